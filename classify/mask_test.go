@@ -1,0 +1,215 @@
+package classify
+
+import (
+	"strings"
+	"testing"
+)
+
+// Fake credentials in the shapes providers issue. Each ends differently so
+// that a test sees which one a fingerprint came from.
+const (
+	openaiKey    = "sk-proj-Xq7LmN2pR8sT4vW6yZ1aB3cD5eF7gH9jK0lM2nP4qR6sOAI1"
+	stabilityKey = "sk-Q2w3E4r5T6y7U8i9O0p1A2s3D4f5G6h7J8k9L0z1X2c3V4bSTAB"
+	anthropicKey = "sk-ant-api03-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0Fe-ANTH"
+	replicateKey = "r8_Kd83hS0dLq92mXz7Cv4Bn6Mq1Wp5Er9Ty2REPL"
+	hfKey        = "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123HUGG"
+	jwtToken     = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsJWT9"
+	googleKey    = "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkGOOG1"
+	basicCred    = "dXNlcjpwYXNzd29yZA==" // user:password, ends in "==", so hashed
+)
+
+func TestMaskString(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		// Nothing to mask: the text comes back unchanged.
+		{"plain error", `Post "https://api.stability.ai/v2beta/stable-image/generate/core": dial tcp: lookup api.stability.ai: no such host`, ""},
+		{"ordinary words", "task-queue desk-top risk-based sk-learn hf_hub_download r8_x basic authentication Bearer token is missing", ""},
+		{"prose token", "invalid token: expired; secret: not found; key: value", ""},
+		{"key names are not keys", `{"api_key_id":"prod-eu-1","token_type":"bearer","max_tokens":64}`, ""},
+		{"provider already redacted", "Incorrect API key provided: sk-proj-****************************************abcd.", ""},
+		{"json non-string", `{"password": null, "token": 12345, "secret": true}`, ""},
+		{"placeholder", `Authorization: Bearer undefined`, ""},
+		{"url without secret", "https://api.replicate.com/v1/predictions?page=2&cursor=cD0yMDI0", ""},
+		{"go lookup", "Get \"http://127.0.0.1:7860/sdapi/v1/txt2img\": dial tcp 127.0.0.1:7860: connect: connection refused", ""},
+
+		// Error texts.
+		{"openai key in error", "Incorrect API key provided: " + openaiKey + ". You can find your API key at https://platform.openai.com/account/api-keys.",
+			"Incorrect API key provided: [MASKED:…OAI1]. You can find your API key at https://platform.openai.com/account/api-keys."},
+		{"stability key in error", "stability: request with key " + stabilityKey + " failed",
+			"stability: request with key [MASKED:…STAB] failed"},
+		{"anthropic key", "key=" + anthropicKey, "key=[MASKED:…ANTH]"},
+		{"replicate token scheme", "Authorization: Token " + replicateKey, "Authorization: Token [MASKED:…REPL]"},
+		{"hf token in error", "401 Client Error for hf token " + hfKey + ": Unauthorized", "401 Client Error for hf token [MASKED:…HUGG]: Unauthorized"},
+		{"bare bearer", "request failed (Bearer " + jwtToken + ")", "request failed (Bearer [MASKED:…JWT9])"},
+		{"bare bearer short", "sent bearer abcdef123", "sent bearer [MASKED:#9f4c12]"},
+		{"bare basic", "proxy said Basic " + basicCred + " is wrong", "proxy said Basic [MASKED:#bdfeae] is wrong"},
+		{"jwt alone", "token expired: " + jwtToken, "token expired: [MASKED:…JWT9]"},
+		{"weak key credential-shaped", "invalid token: abc123def456ghi", "invalid token: [MASKED:#5e4c40]"},
+
+		// Header dumps.
+		{"authorization header", "Authorization: Bearer " + openaiKey + "\r\nContent-Type: application/json",
+			"Authorization: Bearer [MASKED:…OAI1]\r\nContent-Type: application/json"},
+		{"authorization any case", "AUTHORIZATION:bearer short1", "AUTHORIZATION:bearer [MASKED:#5a964c]"},
+		{"authorization no scheme", "authorization: " + stabilityKey, "authorization: [MASKED:…STAB]"},
+		{"x-api-key header", "x-api-key: abc\nAccept: image/png", "x-api-key: [MASKED:#ba7816]\nAccept: image/png"},
+		{"proxy-authorization basic", "Proxy-Authorization: Basic " + basicCred, "Proxy-Authorization: Basic [MASKED:#bdfeae]"},
+		{"cookie line", "Cookie: session=abc; csrftoken=def\nHost: x", "Cookie: [MASKED:#431c37]\nHost: x"},
+		{"go header map", "map[Authorization:[Bearer " + openaiKey + "] Content-Type:[application/json]]",
+			"map[Authorization:[Bearer [MASKED:…OAI1]] Content-Type:[application/json]]"},
+
+		// JSON bodies, plain and escaped inside a JSON string.
+		{"json api_key", `{"api_key":"abc123","prompt":"a cat"}`, `{"api_key":"[MASKED:#6ca13d]","prompt":"a cat"}`},
+		{"json password spaced", `{"user": "bob", "password" : "p@ss \"w\" rd"}`, `{"user": "bob", "password" : "[MASKED:#29dc5f]"}`},
+		{"json apiKey", `{"apiKey": "` + hfKey + `"}`, `{"apiKey": "[MASKED:…HUGG]"}`},
+		{"json client_secret", `{"client_secret":"s3cr3t-value-1234567"}`, `{"client_secret":"[MASKED:…4567]"}`},
+		{"json authorization", `{"headers":{"Authorization":"Bearer ` + openaiKey + `"}}`, `{"headers":{"Authorization":"Bearer [MASKED:…OAI1]"}}`},
+		{"escaped json", `{"body":"{\"token\":\"abc\",\"n\":1}"}`, `{"body":"{\"token\":\"[MASKED:#ba7816]\",\"n\":1}"}`},
+		{"truncated json value", `{"secret":"abcdef`, `{"secret":"[MASKED:#bef57e]`},
+
+		// Python and JavaScript dict reprs.
+		{"python dict", `{'Authorization': 'Bearer ` + openaiKey + `', 'x-api-key': 'k1'}`,
+			`{'Authorization': 'Bearer [MASKED:…OAI1]', 'x-api-key': '[MASKED:#6ab9f1]'}`},
+		{"js object", `{ headers: { Authorization: "Basic ` + basicCred + `" } }`, `{ headers: { Authorization: "Basic [MASKED:#bdfeae]" } }`},
+
+		// URLs and query strings.
+		{"query key", "https://generativelanguage.googleapis.com/v1/models?key=" + googleKey + "&alt=json",
+			"https://generativelanguage.googleapis.com/v1/models?key=[MASKED:…OOG1]&alt=json"},
+		{"query api_key and token", "/v1/x?api_key=abc&token=def&n=1", "/v1/x?api_key=[MASKED:#ba7816]&token=[MASKED:#cb8379]&n=1"},
+		{"query access_token apikey", "?access_token=" + hfKey + "&apikey=zzz", "?access_token=[MASKED:…HUGG]&apikey=[MASKED:#17f165]"},
+		{"query sig", "https://acct.blob.core.windows.net/c/i.png?sv=2024&sig=AbC%2Fdef%3D", "https://acct.blob.core.windows.net/c/i.png?sv=2024&sig=[MASKED:#414619]"},
+		{"json-escaped ampersand", `"url":"https://x/y?key=abc\u0026n=1"`, `"url":"https://x/y?key=[MASKED:#ba7816]\u0026n=1"`},
+		{"url userinfo", "proxyconnect tcp: dial http://alice:Pa55word@proxy.corp:3128", "proxyconnect tcp: dial http://alice:[MASKED:#39f48f]@proxy.corp:3128"},
+		{"env dump", "STABILITY_API_KEY=" + stabilityKey + " REPLICATE_API_TOKEN=" + replicateKey,
+			"STABILITY_API_KEY=[MASKED:…STAB] REPLICATE_API_TOKEN=[MASKED:…REPL]"},
+
+		// Several secrets in one text.
+		{"several", replicateKey + " " + hfKey + " " + stabilityKey, "[MASKED:…REPL] [MASKED:…HUGG] [MASKED:…STAB]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.want
+			if want == "" {
+				want = tt.in
+			}
+			got := MaskString(tt.in)
+			if got != want {
+				t.Errorf("MaskString(%q)\n got %q\nwant %q", tt.in, got, want)
+			}
+			if again := MaskString(got); again != got {
+				t.Errorf("not idempotent: MaskString(%q) = %q", got, again)
+			}
+			if app := string(AppendMasked([]byte("pre:"), tt.in)); app != "pre:"+want {
+				t.Errorf("AppendMasked = %q, want %q", app, "pre:"+want)
+			}
+		})
+	}
+}
+
+func TestMaskValue(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{openaiKey, "[MASKED:…OAI1]"},
+		{"hunter2", "[MASKED:#f52fbd]"},
+		{"abcdefghijklmno=", "[MASKED:#f2cfb6]"}, // long, but ends in a non-alphanumeric
+		{"abcdefghijklmnop", "[MASKED:…mnop]"},   // exactly 16
+		{"abcdefghijklmno", "[MASKED:#41c776]"},  // 15: hashed
+		{"Bearer " + openaiKey, "Bearer [MASKED:…OAI1]"},
+		{"Basic " + basicCred, "Basic [MASKED:#bdfeae]"},
+		{"Bearer", "[MASKED:#710e0d]"}, // a scheme alone is a value
+		{"", ""},
+		{"null", "null"},
+		{"undefined", "undefined"},
+		{"[MASKED:…OAI1]", "[MASKED:…OAI1]"},
+		{"Bearer [MASKED:…OAI1]", "Bearer [MASKED:…OAI1]"},
+	}
+	for _, tt := range tests {
+		if got := MaskValue(tt.in); got != tt.want {
+			t.Errorf("MaskValue(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestIsSecretKey(t *testing.T) {
+	secret := []string{
+		"api_key", "apiKey", "api-key", "x-api-key", "X-API-Key", "authorization", "Proxy-Authorization",
+		"token", "access_token", "refresh_token", "hf_token", "REPLICATE_API_TOKEN", "secret", "client_secret",
+		"password", "passwd", "pwd", "db_password", "cookie", "Set-Cookie", "key", "sig", "X-Amz-Signature",
+		"aws_secret_access_key", "Ocp-Apim-Subscription-Key", "headers.Authorization", "credentials",
+	}
+	notSecret := []string{
+		"", "api_key_id", "token_type", "max_tokens", "tokens", "keys", "monkey", "idempotency-key", "cache_key",
+		"prompt", "status", "labels.api_key_id", "author", "password_policy", "secretary", "x-request-id",
+	}
+	for _, k := range secret {
+		if !IsSecretKey(k) {
+			t.Errorf("IsSecretKey(%q) = false, want true", k)
+		}
+	}
+	for _, k := range notSecret {
+		if IsSecretKey(k) {
+			t.Errorf("IsSecretKey(%q) = true, want false", k)
+		}
+	}
+}
+
+// plantedSecrets are the credentials FuzzMask plants; none may survive.
+var plantedSecrets = []string{openaiKey, stabilityKey, anthropicKey, replicateKey, hfKey, jwtToken}
+
+func FuzzMask(f *testing.F) {
+	f.Add("Authorization: Bearer xyz", 0)
+	f.Add(`{"api_key":"abc","password":"p"}`, 1)
+	f.Add("https://u:p@h/?key=v&token=t", 2)
+	f.Add("map[X-Api-Key:[k]]", 3)
+	f.Add(`{\"secret\":\"s\"}`, 4)
+	f.Add("task-desk-top sk- r8_ hf_ eyJ", 5)
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		got := MaskString(s)
+		if again := MaskString(got); again != got {
+			t.Fatalf("not idempotent:\n in  %q\n 1st %q\n 2nd %q", s, got, again)
+		}
+		if app := AppendMasked(nil, s); string(app) != got {
+			t.Fatalf("AppendMasked = %q, MaskString = %q", app, got)
+		}
+		// A planted key, separated from the fuzzed text by spaces, never survives.
+		key := plantedSecrets[uint(n)%uint(len(plantedSecrets))]
+		cut := 0
+		if len(s) > 0 {
+			cut = int(uint(n) % uint(len(s)+1))
+		}
+		planted := s[:cut] + " " + key + " " + s[cut:]
+		if m := MaskString(planted); strings.Contains(m, key) {
+			t.Fatalf("planted secret survived:\n in  %q\n out %q", planted, m)
+		}
+	})
+}
+
+// typicalError is a 200-byte client error text without secrets.
+const typicalError = `Post "https://api.stability.ai/v2beta/stable-image/generate/sd3": ` +
+	`dial tcp 104.18.20.212:443: i/o timeout (Client.Timeout exceeded while awaiting headers); ` +
+	`service=storefront-thumbnails attempt=2 request_id=9f1c2e7a`
+
+func BenchmarkMaskString(b *testing.B) {
+	cases := []struct{ name, s string }{
+		{"no_secret_200B", typicalError},
+		{"json_body_no_secret", `{"name":"bad_request","errors":["height: must be a multiple of 64","steps: must be <= 50"],"id":"a1b2c3d4e5f6"}`},
+		{"one_secret", "Incorrect API key provided: " + openaiKey + ". You can find your API key at https://platform.openai.com/account/api-keys."},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.s)))
+			for b.Loop() {
+				MaskString(c.s)
+			}
+		})
+	}
+}
+
+func BenchmarkAppendMasked(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(typicalError)))
+	buf := make([]byte, 0, 1024)
+	for b.Loop() {
+		buf = AppendMasked(buf[:0], typicalError)
+	}
+}
