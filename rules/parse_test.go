@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -327,14 +328,6 @@ func TestLoadDir(t *testing.T) {
 	if rs3.Version == rs.Version {
 		t.Errorf("changed file kept version %s", rs.Version)
 	}
-
-	withDefaults, errs := Load(dir, false)
-	if len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	if got, want := len(withDefaults.Rules), len(Default().Rules)+len(rs.Rules); got != want {
-		t.Errorf("defaults + dir: %d rules, want %d", got, want)
-	}
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -360,13 +353,43 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
+// TestDefault checks that the shipped pack is valid, so Default cannot
+// panic, and that Load puts it before the rules of a directory.
 func TestDefault(t *testing.T) {
 	rs, errs := Load("", false)
 	for _, err := range errs {
 		t.Error(err)
 	}
-	if len(errs) == 0 && Default().Version != rs.Version {
+	if len(errs) > 0 {
+		return
+	}
+	if Default().Version != rs.Version {
 		t.Errorf("Default().Version = %s, Load = %s", Default().Version, rs.Version)
+	}
+	for _, r := range rs.Rules {
+		if !strings.HasPrefix(r.Pos.File, "rules/default/") {
+			t.Errorf("rule %s at %s: want a position under rules/default/", r.ID, r.Pos)
+		}
+	}
+
+	dir := t.TempDir()
+	copyFile(t, "testdata/precedence.good.yaml", filepath.Join(dir, "a.yaml"))
+	both, errs := Load(dir, false)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if len(both.Rules) != len(rs.Rules)+5 {
+		t.Fatalf("defaults + dir: %d rules, want %d", len(both.Rules), len(rs.Rules)+5)
+	}
+	// Among rules of priority 0, the default pack's come first.
+	var order []string
+	for _, r := range both.Rules {
+		if r.Priority == 0 {
+			order = append(order, filepath.Dir(r.Pos.File))
+		}
+	}
+	if i := slices.Index(order, dir); i >= 0 && slices.Contains(order[i:], "rules/default") {
+		t.Errorf("a rule of the default pack follows one of %s at equal priority", dir)
 	}
 }
 

@@ -113,7 +113,10 @@ func (p *fileParser) expect(n *yaml.Node) Expect {
 	if f, ok := m["outcome"]; ok {
 		e.Outcome, _ = p.str(f.val, "outcome")
 		if e.Outcome != "failure" && e.Outcome != "success" {
-			p.errorf(f.val, "bad outcome %q; write failure (the default) or success", e.Outcome)
+			if e.Outcome != "" {
+				p.errorf(f.val, "bad outcome %q; write failure (the default) or success", e.Outcome)
+			}
+			return e
 		}
 	}
 	if f, ok := m["rule_id"]; ok {
@@ -185,6 +188,7 @@ func (p *fileParser) appendJSON(dst []byte, n *yaml.Node) []byte {
 	case yaml.MappingNode:
 		dst = append(dst, '{')
 		seen := make(map[string]bool, len(n.Content)/2)
+		first := true
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if !p.is(k, yaml.ScalarNode, "record keys must be plain values, not lists or mappings") {
@@ -195,9 +199,10 @@ func (p *fileParser) appendJSON(dst []byte, n *yaml.Node) []byte {
 				continue
 			}
 			seen[k.Value] = true
-			if len(dst) > 1 {
+			if !first {
 				dst = append(dst, ',')
 			}
+			first = false
 			dst = appendString(dst, k.Value)
 			dst = append(dst, ':')
 			dst = p.appendJSON(dst, v)
