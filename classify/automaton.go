@@ -1,0 +1,114 @@
+package classify
+
+// automaton is an Aho-Corasick matcher over every literal of a rule set.
+// One scan of the error text, body and URL finds all literals at once, so a
+// rule's `contains` costs a table look-up instead of a substring search, and
+// regexps run only when a literal they require was found. The literals are
+// lower-case and upper-case ASCII letters share their lower-case letter's
+// class, so ASCII text needs no lower-casing before the scan.
+type automaton struct {
+	class  [256]uint8 // byte -> class; bytes in no literal share class 0
+	nclass int
+	// next[state*nclass+class] is the complete transition table. Once built,
+	// states are stored premultiplied by nclass, with outFlag set when the
+	// target state has outputs.
+	next []int32
+	out  [][]int32 // literal ids that end in each state, suffixes included
+}
+
+// outFlag marks a transition into a state with outputs.
+const outFlag = -1 << 31
+
+// newAutomaton builds the matcher for lits; literal i gets id i.
+func newAutomaton(lits []string) *automaton {
+	a := &automaton{nclass: 1}
+	for _, l := range lits {
+		for i := 0; i < len(l); i++ {
+			if a.class[l[i]] == 0 {
+				a.class[l[i]] = uint8(a.nclass)
+				a.nclass++
+			}
+		}
+	}
+	// The trie, with -1 for missing edges.
+	a.next = make([]int32, a.nclass)
+	a.out = [][]int32{nil}
+	for i := range a.next {
+		a.next[i] = -1
+	}
+	for id, l := range lits {
+		s := int32(0)
+		for i := 0; i < len(l); i++ {
+			e := int(s)*a.nclass + int(a.class[l[i]])
+			if a.next[e] < 0 {
+				a.next[e] = int32(len(a.out))
+				a.out = append(a.out, nil)
+				for range a.nclass {
+					a.next = append(a.next, -1)
+				}
+			}
+			s = a.next[e]
+		}
+		a.out[s] = append(a.out[s], int32(id))
+	}
+	// Breadth first: fill missing edges from the failure state, and merge
+	// the failure state's outputs (it is a suffix of this state).
+	fail := make([]int32, len(a.out))
+	queue := make([]int32, 0, len(a.out))
+	for c := 0; c < a.nclass; c++ {
+		if t := a.next[c]; t < 0 {
+			a.next[c] = 0
+		} else {
+			queue = append(queue, t)
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		for c := 0; c < a.nclass; c++ {
+			e := int(s)*a.nclass + c
+			t := a.next[e]
+			f := a.next[int(fail[s])*a.nclass+c]
+			if t < 0 {
+				a.next[e] = f
+				continue
+			}
+			fail[t] = f
+			if len(a.out[f]) > 0 {
+				a.out[t] = append(a.out[t][:len(a.out[t]):len(a.out[t])], a.out[f]...)
+			}
+			queue = append(queue, t)
+		}
+	}
+	for e, t := range a.next {
+		a.next[e] = t * int32(a.nclass)
+		if len(a.out[t]) > 0 {
+			a.next[e] |= outFlag
+		}
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		a.class[c] = a.class[c+'a'-'A']
+	}
+	return a
+}
+
+// scan marks in found, with bit, every literal that occurs in text, folding
+// ASCII case. It reports whether text has bytes outside ASCII: then the
+// caller has to scan its lower-cased form too.
+func (a *automaton) scan(text string, bit uint8, found []uint8) (nonASCII bool) {
+	var s int32
+	var or byte
+	next, class := a.next, &a.class
+	for i := 0; i < len(text); i++ {
+		b := text[i]
+		or |= b
+		s = next[s+int32(class[b])]
+		if s < 0 {
+			s &^= outFlag
+			for _, id := range a.out[int(s)/a.nclass] {
+				found[id] |= bit
+			}
+		}
+	}
+	return or >= 0x80
+}

@@ -1,0 +1,250 @@
+package classify
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+)
+
+// maxBody is how much of the response body the document keeps.
+const maxBody = 8 << 10
+
+// AppendDocument classifies rec and appends its Elasticsearch document
+// (CONTRACT section 3) to dst, as one line of JSON without the newline.
+// Objects are nested as ECS has them, keys come in a fixed order, and every
+// free-text value (URL, error, body, labels, extra fields) has its secrets
+// masked (section 4). On error dst is returned unchanged.
+func (c *Classifier) AppendDocument(dst []byte, rec []byte, src Source, ingested time.Time) ([]byte, Result, error) {
+	x := c.pool.Get().(*scratch)
+	defer c.pool.Put(x)
+	o, err := c.run(x, rec, nil)
+	if err != nil {
+		return dst, Result{}, err
+	}
+	res := c.result(x, o)
+	return c.appendDocument(dst, x, o, res, src, ingested), res, nil
+}
+
+// appendDocument renders the document of the record extracted into x.
+func (c *Classifier) appendDocument(dst []byte, x *scratch, o outcome, res Result, src Source, ingested time.Time) []byte {
+	r := &x.rec
+	w := docWriter{b: dst}
+	w.open("")
+	ts := res.Timestamp
+	if ts.IsZero() {
+		ts = ingested
+	}
+	w.key("@timestamp")
+	w.time(ts)
+
+	w.open("event")
+	w.str("kind", "event")
+	w.str("dataset", "sdtriage.api_call")
+	switch {
+	case res.Failure:
+		w.str("outcome", "failure")
+	case res.Unusable:
+		w.str("outcome", "unknown")
+	default:
+		w.str("outcome", "success")
+	}
+	if ns, ok := r.duration(); ok {
+		w.int("duration", ns)
+	}
+	w.key("ingested")
+	w.time(ingested)
+	w.close()
+
+	if r.service != "" {
+		w.open("service")
+		w.masked(x, "name", r.service, 0)
+		w.close()
+	}
+
+	if r.method != "" || r.requestID != "" || r.status != 0 || r.has(fBody) {
+		w.open("http")
+		if r.method != "" || r.requestID != "" {
+			w.open("request")
+			w.masked(x, "method", r.method, 0)
+			w.masked(x, "id", r.requestID, 0)
+			w.close()
+		}
+		if r.status != 0 || r.has(fBody) {
+			w.open("response")
+			if r.status != 0 {
+				w.int("status_code", int64(r.status))
+			}
+			if r.has(fBody) {
+				w.open("body")
+				w.masked(x, "content", r.bodyText(), maxBody)
+				w.close()
+			}
+			w.close()
+		}
+		w.close()
+	}
+
+	if r.url != "" || x.host != "" || x.path != "" {
+		w.open("url")
+		w.masked(x, "full", r.url, 0)
+		w.masked(x, "domain", x.host, 0)
+		w.masked(x, "path", x.path, 0)
+		w.close()
+	}
+
+	if msg := r.errorText(); msg != "" || r.errType != "" {
+		w.open("error")
+		w.masked(x, "message", msg, 0)
+		w.masked(x, "type", r.errType, 0)
+		w.close()
+	}
+
+	if x.provider != "" || r.apiKeyID != "" || r.has(fAttempt) {
+		w.open("labels")
+		w.masked(x, "provider", x.provider, 0)
+		w.masked(x, "api_key_id", r.apiKeyID, 0)
+		if r.has(fAttempt) {
+			w.int("attempt", r.attempt)
+		}
+		w.close()
+	}
+
+	if res.Failure {
+		w.open("classification")
+		w.str("category", string(res.Category))
+		w.str("reason", res.Reason)
+		if res.RuleID != "" {
+			w.str("rule_id", res.RuleID)
+		}
+		w.str("remediation", c.remediation(o))
+		w.key("retryable")
+		w.b = strconv.AppendBool(w.b, res.Retryable)
+		w.str("ruleset", c.version)
+		w.close()
+	}
+
+	w.open("kafka")
+	w.str("topic", src.Topic)
+	w.int("partition", int64(src.Partition))
+	w.int("offset", src.Offset)
+	w.close()
+
+	if len(r.extras) > 0 {
+		w.open("raw")
+		for _, e := range r.extras {
+			w.extra(x, e)
+		}
+		w.close()
+	}
+	w.close()
+	return w.b
+}
+
+// docWriter appends a JSON object member by member, keeping track of the
+// commas.
+type docWriter struct {
+	b     []byte
+	depth int
+	more  [8]bool // per open object: a member was written
+}
+
+// key writes the separator and the key of the next member.
+func (w *docWriter) key(k string) {
+	if w.more[w.depth] {
+		w.b = append(w.b, ',')
+	}
+	w.more[w.depth] = true
+	w.b = gjson.AppendJSONString(w.b, k)
+	w.b = append(w.b, ':')
+}
+
+// open starts an object, as member k of the enclosing one (or the document
+// itself when k is "" at depth 0).
+func (w *docWriter) open(k string) {
+	if k != "" {
+		w.key(k)
+	}
+	w.b = append(w.b, '{')
+	w.depth++
+	w.more[w.depth] = false
+}
+
+// close ends the innermost object.
+func (w *docWriter) close() {
+	w.b = append(w.b, '}')
+	w.depth--
+}
+
+// str writes a member whose value needs no masking.
+func (w *docWriter) str(k, v string) {
+	w.key(k)
+	w.b = gjson.AppendJSONString(w.b, v)
+}
+
+// int writes a number member.
+func (w *docWriter) int(k string, v int64) {
+	w.key(k)
+	w.b = strconv.AppendInt(w.b, v, 10)
+}
+
+// time writes a time as RFC 3339 in UTC.
+func (w *docWriter) time(t time.Time) {
+	w.b = append(w.b, '"')
+	w.b = t.UTC().AppendFormat(w.b, time.RFC3339Nano)
+	w.b = append(w.b, '"')
+}
+
+// masked writes a string member with its secrets masked, cut to limit
+// bytes (on a character boundary) when limit > 0; an empty v writes
+// nothing.
+func (w *docWriter) masked(x *scratch, k, v string, limit int) {
+	if v == "" {
+		return
+	}
+	w.key(k)
+	w.maskedValue(x, v, limit)
+}
+
+// maskedValue writes v as a JSON string with its secrets masked.
+func (w *docWriter) maskedValue(x *scratch, v string, limit int) {
+	x.docBuf = AppendMasked(x.docBuf[:0], v)
+	m := x.docBuf
+	if limit > 0 && len(m) > limit {
+		n := limit
+		for n > 0 && !utf8.RuneStart(m[n]) {
+			n--
+		}
+		m = m[:n]
+	}
+	w.b = gjson.AppendJSONString(w.b, bytesString(m))
+}
+
+// extra writes an input field the contract does not name. A field whose
+// name says it holds a credential is replaced by its fingerprint; strings
+// are masked like any text; objects and arrays are masked as JSON text and
+// kept as JSON when that stays valid.
+func (w *docWriter) extra(x *scratch, e extra) {
+	w.key(e.key)
+	v := e.val
+	switch {
+	case IsSecretKey(e.key) && v.Type != gjson.Null:
+		if v.Type == gjson.String {
+			w.b = gjson.AppendJSONString(w.b, MaskValue(v.Str))
+		} else {
+			w.b = gjson.AppendJSONString(w.b, MaskValue(v.Raw))
+		}
+	case v.Type == gjson.String:
+		w.maskedValue(x, v.Str, 0)
+	case v.Type == gjson.JSON:
+		x.docBuf = AppendMasked(x.docBuf[:0], v.Raw)
+		if gjson.ValidBytes(x.docBuf) {
+			w.b = append(w.b, x.docBuf...)
+		} else {
+			w.b = gjson.AppendJSONString(w.b, bytesString(x.docBuf))
+		}
+	default: // numbers, true, false, null: valid JSON as they are
+		w.b = append(w.b, v.Raw...)
+	}
+}
