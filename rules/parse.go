@@ -92,7 +92,7 @@ func Load(dir string, replaceDefaults bool) (*RuleSet, []error) {
 			n++
 		}
 		if n == 0 {
-			return nil, []error{fmt.Errorf("%s: no rule files (*.yaml) in the directory", dir)}
+			return nil, []error{fmt.Errorf("%s: no rule files (*.yaml, *.yml) in the directory", dir)}
 		}
 	}
 	return l.finish()

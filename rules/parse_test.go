@@ -144,6 +144,9 @@ func TestParseBad(t *testing.T) {
 			`toplevel.bad.yaml:3:1: unknown key "groups" in a rule file; known: rules`,
 		},
 	}, {
+		file:     "emptymap.bad.yaml",
+		wantErrs: []string{`emptymap.bad.yaml:1:1: missing key "rules": a rule file is a mapping with the key "rules" holding a list of rules`},
+	}, {
 		file:     "norules.bad.yaml",
 		wantErrs: []string{`norules.bad.yaml:1:1: unknown key "version" in a rule file; known: rules`},
 	}, {
@@ -339,7 +342,7 @@ func TestLoadErrors(t *testing.T) {
 		{"", true, "replacing the default rules needs a rules directory"},
 		{"testdata/missing", false, "reading rules: open testdata/missing: no such file or directory"},
 		{"testdata/dup/..", true, ""}, // many bad files: checked below by count
-		{t.TempDir(), false, "no rule files (*.yaml) in the directory"},
+		{t.TempDir(), false, "no rule files (*.yaml, *.yml) in the directory"},
 	}
 	for _, tt := range tests {
 		rs, errs := Load(tt.dir, tt.replace)
