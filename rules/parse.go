@@ -240,7 +240,13 @@ func (l *loader) rule(p *fileParser, n *yaml.Node, index int) {
 		case !known && catOK:
 			p.errorf(f.val, "unknown reason %q in category %s; known: %s", reason, r.Category, strings.Join(Reasons(r.Category), ", "))
 		case !known:
-			p.errorf(f.val, "unknown reason %q; see the taxonomy in CONTRACT.md section 2", reason)
+			var known []string
+			for _, c := range Categories() {
+				if c != CategoryUnknown {
+					known = append(known, Reasons(c)...)
+				}
+			}
+			p.errorf(f.val, "unknown reason %q; known: %s", reason, strings.Join(known, ", "))
 		case owner == CategoryUnknown:
 			p.errorf(f.val, "reason %s is reserved for failures no rule matched", reason)
 		case catOK && owner != r.Category:

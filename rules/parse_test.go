@@ -182,7 +182,7 @@ func TestParseBad(t *testing.T) {
 			`taxonomy.bad.yaml:18:13: rule "wrong.category": reason timeout belongs to category network, not server`,
 			`taxonomy.bad.yaml:21:5: rule "no.reason": missing reason; for category payload one of malformed_json, missing_parameter, invalid_parameter, too_large, unsupported_media_type, content_policy`,
 			`taxonomy.bad.yaml:26:15: rule "unknown.reason.no.category": unknown category "nope"; known: auth, network, payload, server`,
-			`taxonomy.bad.yaml:27:13: rule "unknown.reason.no.category": unknown reason "nope"; see the taxonomy in CONTRACT.md section 2`,
+			`taxonomy.bad.yaml:27:13: rule "unknown.reason.no.category": unknown reason "nope"; known: missing_credentials, invalid_credentials, expired_credentials, insufficient_permissions, insufficient_credits, dns_failure, connection_refused, connection_reset, timeout, tls_error, proxy_error, firewall_blocked, unreachable, malformed_json, missing_parameter, invalid_parameter, too_large, unsupported_media_type, content_policy, internal_error, bad_gateway, unavailable, gateway_timeout, rate_limited`,
 		},
 	}, {
 		file: "regex.bad.yaml",
