@@ -225,3 +225,48 @@ func TestCorpusAccuracy(t *testing.T) {
 		t.Errorf("%d of %d successes were classified as failures", successes-successOK, successes)
 	}
 }
+
+// TestDefaultPackTestCoverage runs the default pack's rule tests and checks
+// that every rule of the pack decides at least one of them, so a new rule
+// cannot ship untested and a rule shadowed by another shows up here.
+func TestDefaultPackTestCoverage(t *testing.T) {
+	rs := rules.Default()
+	c, err := New(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join("..", "rules", "default", "tests", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no rule tests in rules/default/tests (err %v)", err)
+	}
+	decided := map[string]int{}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tf, errs := rules.ParseTests(name, b)
+		if len(errs) > 0 {
+			t.Fatalf("%s: %v", name, errs)
+		}
+		for _, tc := range tf.Tests {
+			res, err := c.Classify(tc.Record)
+			if err != nil {
+				t.Errorf("%s: %s: %v", tc.Pos, tc.Name, err)
+				continue
+			}
+			if res.Failure != (tc.Want.Outcome != "success") ||
+				res.Category != tc.Want.Category || res.Reason != tc.Want.Reason ||
+				(tc.Want.RuleID != "" && res.RuleID != tc.Want.RuleID) {
+				t.Errorf("%s: %s: want %s/%s %s, got %s/%s %s", tc.Pos, tc.Name,
+					tc.Want.Category, tc.Want.Reason, tc.Want.RuleID, res.Category, res.Reason, res.RuleID)
+			}
+			decided[res.RuleID]++
+		}
+	}
+	for _, r := range rs.Rules {
+		if decided[r.ID] == 0 {
+			t.Errorf("%s: rule %q decides none of the default pack's rule tests", r.Pos, r.ID)
+		}
+	}
+}
