@@ -1,0 +1,46 @@
+# sdtriage: the two commands a newcomer needs are `make demo` and `make test`.
+# Everything that talks to Kafka or Elasticsearch runs against real servers
+# started by testenv/testenv.sh (Java 17 + Maven; no Docker needed).
+
+GO       ?= go
+TESTENV  := testenv/testenv.sh
+FUZZTIME ?= 10s
+
+.PHONY: build up down test vet fuzz bench demo clean
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+## up: start Kafka (127.0.0.1:9092) and Elasticsearch (127.0.0.1:9200); prints export lines
+up:
+	@$(TESTENV) up
+
+## down: stop what `make up` started and remove its state
+down:
+	@$(TESTENV) down
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+## test: vet, then every test with -race against the real servers (started
+## when not running, and stopped afterwards if this target started them),
+## then a short run of every fuzz target.
+test: vet
+	$(TESTENV) with $(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz
+
+# Every fuzz target, as package:Target; `make fuzz FUZZTIME=5m` for a longer run.
+FUZZ_TARGETS := \
+	./rules:FuzzParse \
+	./rules:FuzzParseTests
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+clean:
+	rm -rf bin
