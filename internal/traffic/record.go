@@ -22,11 +22,13 @@ func (g *Generator) appendRecord(dst []byte) []byte {
 			status = f.status
 		}
 		errText = g.expand(g.errBuf[:0], f.err)
+		g.errBuf = errText[:0] // keep the grown buffer
 		errType = []byte(f.errType)
 		body = g.expand(g.bodyBuf[:0], f.body)
 	} else if t.okBody != "" {
 		body = g.expand(g.bodyBuf[:0], t.okBody)
 	}
+	g.bodyBuf = body[:0]
 	g.label.ECS = g.rng.Float64() < g.cfg.ECSRate
 	var leakField, leakValue string
 	if t.keyID != "" && g.rng.Float64() < g.cfg.LeakRate {
@@ -39,7 +41,7 @@ func (g *Generator) appendRecord(dst []byte) []byte {
 		errText = g.prefixBuf
 	}
 	u := g.expand(g.urlBuf[:0], t.url)
-	g.errBuf, g.bodyBuf, g.urlBuf = errText[:0], body[:0], u[:0] // keep grown buffers
+	g.urlBuf = u[:0]
 	ts := c.ts.UTC()
 
 	w := objWriter{b: append(dst, '{')}

@@ -121,6 +121,40 @@ func TestWeek(t *testing.T) {
 	t.Logf("%d records, %d failures, %d ECS, %d leaks, %d retries; per reason: %v", len(recs), failures, ecs, leaks, retries, reasons)
 }
 
+// TestErrorTextIntact checks that every error text holds the literal start
+// of its template, whatever the records before it were (scratch buffers
+// are reused from record to record).
+func TestErrorTextIntact(t *testing.T) {
+	g, err := New(weekConfig(5, 20000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for g.More() {
+		rec := g.Next(nil)
+		f := g.c.fail
+		if f == nil || f.err == "" {
+			continue
+		}
+		literal, _, _ := strings.Cut(f.err, "{")
+		var m map[string]any
+		if err := json.Unmarshal(rec, &m); err != nil {
+			t.Fatal(err)
+		}
+		text := ""
+		for _, k := range []string{"error", "err", "exception", "error.message"} {
+			if s, ok := m[k].(string); ok {
+				text = s
+			}
+		}
+		if e, ok := m["error"].(map[string]any); ok {
+			text, _ = e["message"].(string)
+		}
+		if !strings.Contains(text, literal) {
+			t.Fatalf("error text %q does not contain %q\n%s", text, literal, rec)
+		}
+	}
+}
+
 // recordTime reads the timestamp of a generated record in any of its forms.
 func recordTime(t *testing.T, m map[string]any) time.Time {
 	t.Helper()
