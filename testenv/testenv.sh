@@ -14,9 +14,14 @@
 #                                  variables exported; stops afterwards only
 #                                  what it had to start
 #
+# The broker also has a SASL_SSL listener (KAFKA_SASL_PORT, 9094) on a
+# certificate signed by a CA generated here (.testenv/kafka/tls/ca.crt), with
+# the user sdtriage / sdtriage-secret for PLAIN, SCRAM-SHA-256 and
+# SCRAM-SHA-512, so that secure connections are tested for real.
+#
 # Settings (environment): SDTRIAGE_STATE (default: <repo>/.testenv), KAFKA_PORT
-# (9092), KAFKA_CONTROLLER_PORT (9093), ES_PORT (9200), ES_TRANSPORT_PORT (9300),
-# KAFKA_HEAP (512m), ES_HEAP (1g).
+# (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_SASL_PORT (9094), ES_PORT (9200),
+# ES_TRANSPORT_PORT (9300), KAFKA_HEAP (512m), ES_HEAP (1g).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +29,9 @@ root=$(dirname "$here")
 state=${SDTRIAGE_STATE:-$root/.testenv}
 kafka_port=${KAFKA_PORT:-9092}
 controller_port=${KAFKA_CONTROLLER_PORT:-9093}
+sasl_port=${KAFKA_SASL_PORT:-9094}
+sasl_user=sdtriage
+sasl_password=sdtriage-secret
 es_port=${ES_PORT:-9200}
 es_transport_port=${ES_TRANSPORT_PORT:-9300}
 kafka_heap=${KAFKA_HEAP:-512m}
@@ -96,6 +104,25 @@ wait_for() { # wait_for SERVICE SECONDS CHECK...
 	done
 }
 
+# make_tls DIR makes a CA and a broker certificate for 127.0.0.1 / localhost
+# signed by it, once per state folder.
+make_tls() {
+	local d=$1
+	[[ -f $d/broker.p12 ]] && return
+	command -v openssl >/dev/null || die "openssl not found (Debian: apt-get install openssl)"
+	mkdir -p "$d"
+	{
+		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=sdtriage testenv CA" \
+			-keyout "$d/ca.key" -out "$d/ca.crt"
+		openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$d/broker.key" -out "$d/broker.csr"
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$d/san.ext"
+		openssl x509 -req -in "$d/broker.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 3650 \
+			-extfile "$d/san.ext" -out "$d/broker.crt"
+		openssl pkcs12 -export -in "$d/broker.crt" -inkey "$d/broker.key" -certfile "$d/ca.crt" \
+			-name broker -passout pass:testenv -out "$d/broker.p12"
+	} >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; die "kafka: making the test certificates failed"; }
+}
+
 kafka_ready() {
 	# The broker is ready once it has registered and opened its listener.
 	grep -q 'Kafka Server started' "$state/kafka/stdout.log" && ! port_free "$kafka_port"
@@ -108,18 +135,27 @@ start_kafka() {
 	fi
 	check_port "$kafka_port" "Kafka" KAFKA_PORT
 	check_port "$controller_port" "Kafka controller" KAFKA_CONTROLLER_PORT
+	check_port "$sasl_port" "Kafka SASL_SSL" KAFKA_SASL_PORT
 	local cp dir=$state/kafka
 	cp=$(classpath kafka)
 	mkdir -p "$dir/data"
+	make_tls "$dir/tls"
 	cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port,SASL_SSL://127.0.0.1:$sasl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,SASL_SSL://127.0.0.1:$sasl_port
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$sasl_user="$sasl_password";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location=$dir/tls/broker.p12
+listener.name.sasl_ssl.ssl.keystore.password=testenv
 log.dirs=$dir/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -142,6 +178,8 @@ EOF
 		-Dlog4j.configuration="file:$dir/log4j.properties" -cp "$cp")
 	if [[ ! -f $dir/data/meta.properties ]]; then
 		java "${jvm[@]}" kafka.tools.StorageTool format -t "$kafka_cluster_id" -c "$dir/server.properties" \
+			--add-scram "SCRAM-SHA-256=[name=$sasl_user,password=$sasl_password]" \
+			--add-scram "SCRAM-SHA-512=[name=$sasl_user,password=$sasl_password]" \
 			>"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; die "kafka: formatting the KRaft log failed"; }
 	fi
 	: >"$dir/stdout.log"
@@ -199,6 +237,8 @@ stop() {
 
 print_env() {
 	printf 'export KAFKA_BROKERS=127.0.0.1:%s\n' "$kafka_port"
+	printf 'export KAFKA_SASL_BROKERS=127.0.0.1:%s KAFKA_SASL_USERNAME=%s KAFKA_SASL_PASSWORD=%s KAFKA_SASL_CA_FILE=%s\n' \
+		"$sasl_port" "$sasl_user" "$sasl_password" "$state/kafka/tls/ca.crt"
 	printf 'export ELASTICSEARCH_URL=http://127.0.0.1:%s\n' "$es_port"
 }
 
@@ -257,6 +297,8 @@ with)
 		fi
 	done
 	export KAFKA_BROKERS=127.0.0.1:$kafka_port ELASTICSEARCH_URL=http://127.0.0.1:$es_port
+	export KAFKA_SASL_BROKERS=127.0.0.1:$sasl_port KAFKA_SASL_USERNAME=$sasl_user KAFKA_SASL_PASSWORD=$sasl_password
+	export KAFKA_SASL_CA_FILE=$state/kafka/tls/ca.crt
 	"$@"
 	;;
 *)

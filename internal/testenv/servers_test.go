@@ -3,9 +3,13 @@ package testenv_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +18,9 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"github.com/sdtriage/sdtriage/internal/testenv"
 )
@@ -173,5 +180,61 @@ func decode(t *testing.T, res *esapi.Response, v any) {
 	defer res.Body.Close()
 	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
 		t.Fatalf("decode response: %v", err)
+	}
+}
+
+// TestKafkaSASLSSL proves the broker's secure listener is real: TLS on a
+// certificate from the generated CA, and each SASL mechanism authenticates
+// the test user and refuses a wrong password.
+func TestKafkaSASLSSL(t *testing.T) {
+	s := testenv.KafkaSASL(t)
+	pem, err := os.ReadFile(s.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		t.Fatalf("no certificate in %s", s.CAFile)
+	}
+	tlsConfig := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+
+	mechanism := func(name, password string) sasl.Mechanism {
+		switch name {
+		case "PLAIN":
+			return plain.Mechanism{Username: s.Username, Password: password}
+		case "SCRAM-SHA-256", "SCRAM-SHA-512":
+			algo := scram.SHA256
+			if name == "SCRAM-SHA-512" {
+				algo = scram.SHA512
+			}
+			m, err := scram.Mechanism(algo, s.Username, password)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		t.Fatalf("unknown mechanism %s", name)
+		return nil
+	}
+	for _, name := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		t.Run(name, func(t *testing.T) {
+			dial := func(password string) error {
+				d := &kafka.Dialer{Timeout: 10 * time.Second, TLS: tlsConfig, SASLMechanism: mechanism(name, password)}
+				conn, err := d.Dial("tcp", s.Brokers[0])
+				if err != nil {
+					return err
+				}
+				defer conn.Close()
+				_, err = conn.ApiVersions()
+				return err
+			}
+			if err := dial(s.Password); err != nil {
+				t.Fatalf("right password refused: %v", err)
+			}
+			err := dial(s.Password + "-wrong")
+			if err == nil || !errors.Is(err, kafka.SASLAuthenticationFailed) {
+				t.Fatalf("wrong password: err = %v, want SASLAuthenticationFailed", err)
+			}
+		})
 	}
 }

@@ -46,6 +46,31 @@ func Kafka(t testing.TB) []string {
 	return brokers
 }
 
+// SASL is the broker's SASL_SSL listener: a certificate signed by the CA in
+// CAFile, and one user for PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512.
+type SASL struct {
+	Brokers            []string
+	Username, Password string
+	CAFile             string
+}
+
+// KafkaSASL returns the SASL_SSL listener that testenv.sh starts beside the
+// plain one: KAFKA_SASL_BROKERS, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
+// and KAFKA_SASL_CA_FILE.
+func KafkaSASL(t testing.TB) SASL {
+	t.Helper()
+	s := SASL{
+		Brokers:  strings.Split(lookup(t, "KAFKA_SASL_BROKERS"), ","),
+		Username: lookup(t, "KAFKA_SASL_USERNAME"),
+		Password: lookup(t, "KAFKA_SASL_PASSWORD"),
+		CAFile:   lookup(t, "KAFKA_SASL_CA_FILE"),
+	}
+	if _, err := os.Stat(s.CAFile); err != nil {
+		t.Fatalf("testenv: KAFKA_SASL_CA_FILE: %v", err)
+	}
+	return s
+}
+
 // Elasticsearch returns ELASTICSEARCH_URL after checking that the node
 // answers a cluster health request as Elasticsearch.
 func Elasticsearch(t testing.TB) string {
