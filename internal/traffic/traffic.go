@@ -21,7 +21,7 @@ import (
 	"time"
 )
 
-// Config says what to generate. Zero values take the documented defaults.
+// Config says what to generate. NewConfig fills in the defaults.
 type Config struct {
 	// Seed makes the output reproducible.
 	Seed int64
@@ -30,17 +30,29 @@ type Config struct {
 	// Records is how many records Next produces. Required, > 0.
 	Records int
 	// SuccessRate is the share of calls that succeed outside incidents.
-	// Default: 0.88.
 	SuccessRate float64
 	// ECSRate is the share of records in Elastic Common Schema spellings.
-	// Default: 0.15.
 	ECSRate float64
 	// LeakRate is the share of records that carry a credential in a place
-	// where it should not be (error text, extra fields). Default: 0.03.
+	// where it should not be (error text, extra fields).
 	LeakRate float64
 	// UnusableRate is the share of records that are not JSON objects (plain
-	// text, truncated JSON, arrays), for dead-letter tests. Default: 0.
+	// text, truncated JSON, arrays), for dead-letter tests.
 	UnusableRate float64
+}
+
+// Defaults of NewConfig.
+const (
+	DefaultSuccessRate = 0.88
+	DefaultECSRate     = 0.15
+	DefaultLeakRate    = 0.03
+)
+
+// NewConfig returns a Config with the default rates and no unusable
+// records.
+func NewConfig(seed int64, start, end time.Time, records int) Config {
+	return Config{Seed: seed, Start: start, End: end, Records: records,
+		SuccessRate: DefaultSuccessRate, ECSRate: DefaultECSRate, LeakRate: DefaultLeakRate}
 }
 
 // Validate returns every problem of c, or nil.
@@ -74,6 +86,9 @@ type Label struct {
 	Unusable bool   // the record is not a JSON object
 	Leak     bool   // a credential was planted somewhere in the record
 	ECS      bool   // the record uses ECS spellings
+	// RequestID is the record's request id, shared by the retries of one
+	// request (a good Kafka message key: attempts stay in order).
+	RequestID string
 }
 
 // Generator produces the records of one Config. It is not safe for
@@ -146,15 +161,6 @@ type incident struct {
 func New(cfg Config) (*Generator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if cfg.SuccessRate == 0 {
-		cfg.SuccessRate = 0.88
-	}
-	if cfg.ECSRate == 0 {
-		cfg.ECSRate = 0.15
-	}
-	if cfg.LeakRate == 0 {
-		cfg.LeakRate = 0.03
 	}
 	g := &Generator{
 		cfg:     cfg,
@@ -460,9 +466,9 @@ func (g *Generator) decide(retry bool) {
 		}
 	}
 	c.latency = g.latency()
-	g.label = Label{}
+	g.label = Label{RequestID: c.requestID}
 	if c.fail != nil {
-		g.label = Label{Failure: true, Category: categoryOf(c.fail.reason), Reason: c.fail.reason}
+		g.label.Failure, g.label.Category, g.label.Reason = true, categoryOf(c.fail.reason), c.fail.reason
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 var weekStart = time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
 
 func weekConfig(seed int64, records int) Config {
-	return Config{Seed: seed, Start: weekStart, End: weekStart.Add(7 * 24 * time.Hour), Records: records}
+	return NewConfig(seed, weekStart, weekStart.Add(7*24*time.Hour), records)
 }
 
 // generate returns every record of cfg, one per line, and their labels.
@@ -272,7 +272,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestShortPeriod(t *testing.T) {
-	cfg := Config{Seed: 1, Start: weekStart, End: weekStart.Add(10 * time.Minute), Records: 500}
+	cfg := NewConfig(1, weekStart, weekStart.Add(10*time.Minute), 500)
 	recs, _ := generate(t, cfg)
 	for i, rec := range recs {
 		var m map[string]any
