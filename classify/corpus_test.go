@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -155,6 +156,7 @@ func TestCorpusAccuracy(t *testing.T) {
 	matrix := map[[2]string]int{}
 	var failures, catOK, reasonOK, successes, successOK int
 	var wrong []string
+	perReason := map[string][2]int{} // reason -> {records, right}
 	for _, r := range recs {
 		res, err := c.Classify(r.Rec)
 		if err != nil {
@@ -182,10 +184,15 @@ func TestCorpusAccuracy(t *testing.T) {
 		if got == want {
 			catOK++
 		}
+		pr := perReason[r.Label.Reason]
+		pr[0]++
 		if got == want && res.Reason == r.Label.Reason {
 			reasonOK++
+			pr[1]++
+			perReason[r.Label.Reason] = pr
 			continue
 		}
+		perReason[r.Label.Reason] = pr
 		wrong = append(wrong, fmt.Sprintf("%s: want %s/%s, got %s/%s (rule %q) [%s]",
 			r.Pos, want, r.Label.Reason, got, res.Reason, res.RuleID, r.Label.Source))
 	}
@@ -210,6 +217,13 @@ func TestCorpusAccuracy(t *testing.T) {
 		for _, col := range cols {
 			fmt.Fprintf(&b, "%9d", matrix[[2]string{row, col}])
 		}
+	}
+	fmt.Fprintf(&b, "\nper reason (right/records):")
+	for i, reason := range slices.Sorted(maps.Keys(perReason)) {
+		if i%4 == 0 {
+			b.WriteString("\n ")
+		}
+		fmt.Fprintf(&b, " %-24s%8s", reason, fmt.Sprintf("%d/%d", perReason[reason][1], perReason[reason][0]))
 	}
 	slices.Sort(wrong)
 	fmt.Fprintf(&b, "\nmisclassified: %d\n%s", len(wrong), strings.Join(wrong, "\n"))
