@@ -149,8 +149,30 @@ var secretSuffixes = [...]string{
 
 // classifyKey returns the class of a field name (see keyClass).
 func classifyKey(name string) keyClass {
-	var buf [48]byte // the normalised tail of name, right-aligned
+	// Most names are rejected on their last three letters or digits,
+	// before anything else is done.
+	var tail uint32
 	n := 0
+	for i := len(name) - 1; i >= 0 && n < 3; i-- {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '-' || c == '_' || c == ' ':
+			continue
+		default:
+			return keyNone
+		}
+		tail |= uint32(c) << (8 * n)
+		n++
+	}
+	if n < 3 || !secretEnding(tail) {
+		return keyNone
+	}
+
+	var buf [48]byte // the normalised tail of name, right-aligned
+	n = 0
 	for i := len(name) - 1; i >= 0 && n < len(buf); i-- {
 		c := name[i]
 		switch {
@@ -164,9 +186,6 @@ func classifyKey(name string) keyClass {
 		}
 		n++
 		buf[len(buf)-n] = c
-		if n == 3 && !secretEnding(buf[len(buf)-3:]) {
-			return keyNone // most names: rejected on their last three letters
-		}
 	}
 	k := buf[len(buf)-n:]
 	switch string(k) {
@@ -186,13 +205,13 @@ func classifyKey(name string) keyClass {
 	return keyNone
 }
 
-// secretEnding reports whether the last three letters of a normalised name
-// end one of the secret names of classifyKey: "key", "ken" (token), "ret"
-// (secret), "ord" (password), "swd", "pwd", "ase" (passphrase), "ure"
-// (signature), "ial", "als" (credentials), "uth", "sig", "ion"
-// (authorization), "kie" (cookie).
-func secretEnding(t []byte) bool {
-	switch uint32(t[0])<<16 | uint32(t[1])<<8 | uint32(t[2]) {
+// secretEnding reports whether the last three letters of a normalised
+// name, packed as c1<<16 | c2<<8 | c3, end one of the secret names of
+// classifyKey: "key", "ken" (token), "ret" (secret), "ord" (password),
+// "swd", "pwd", "ase" (passphrase), "ure" (signature), "ial", "als"
+// (credentials), "uth", "sig", "ion" (authorization), "kie" (cookie).
+func secretEnding(t uint32) bool {
+	switch t {
 	case 'k'<<16 | 'e'<<8 | 'y', 'k'<<16 | 'e'<<8 | 'n', 'r'<<16 | 'e'<<8 | 't',
 		'o'<<16 | 'r'<<8 | 'd', 's'<<16 | 'w'<<8 | 'd', 'p'<<16 | 'w'<<8 | 'd',
 		'a'<<16 | 's'<<8 | 'e', 'u'<<16 | 'r'<<8 | 'e', 'i'<<16 | 'a'<<8 | 'l',
@@ -203,33 +222,20 @@ func secretEnding(t []byte) bool {
 	return false
 }
 
-// anchorBytes are the bytes at which a secret can be recognised: the
+// anchors marks the bytes at which a secret can be recognised: the
 // separator after a secret-named key (':' '='), the prefix ends of provider
 // keys ("sk-", "r8_", "hf_"), the first letter of "bearer" and "basic", and
-// the 'J' of a JWT's "eyJ". They are rare in ordinary text, and each is found
-// with strings.IndexByte (vectorised), which keeps the common case of no
-// secret at a few fast passes over the text and no allocation.
-const anchorBytes = ":=-_bBJ"
+// the 'J' of a JWT's "eyJ". They are rare in ordinary text, so the common
+// case (no secret) is one pass of table look-ups and a few closer looks.
+var anchors = [256]bool{':': true, '=': true, '-': true, '_': true, 'b': true, 'B': true, 'J': true}
 
 // nextSecret returns the bounds of the first secret in s that starts at or
-// after from, or -1, -1. It visits the anchors in text order.
+// after from, or -1, -1.
 func nextSecret(s string, from int) (start, end int) {
-	var next [len(anchorBytes)]int // next position of each anchor byte
-	for k := range next {
-		next[k] = indexByteFrom(s, from, anchorBytes[k])
-	}
-	for {
-		k := 0
-		for j := 1; j < len(next); j++ {
-			if next[j] < next[k] {
-				k = j
-			}
+	for i := from; i < len(s); i++ {
+		if !anchors[s[i]] {
+			continue
 		}
-		i := next[k]
-		if i >= len(s) {
-			return -1, -1
-		}
-		next[k] = indexByteFrom(s, i+1, anchorBytes[k])
 		var ok bool
 		switch s[i] {
 		case ':', '=':
@@ -257,16 +263,7 @@ func nextSecret(s string, from int) (start, end int) {
 			return start, end
 		}
 	}
-}
-
-// indexByteFrom returns the index of c in s at or after from, or len(s).
-func indexByteFrom(s string, from int, c byte) int {
-	if from < len(s) {
-		if i := strings.IndexByte(s[from:], c); i >= 0 {
-			return from + i
-		}
-	}
-	return len(s)
+	return -1, -1
 }
 
 // prefixedKey recognises a provider key such as sk-..., r8_..., hf_... that
@@ -354,11 +351,21 @@ func keyValueSecret(s string, i int) (start, end int, ok bool) {
 		}
 	}
 	ne := j
+	// Reject most names on their last three letters or digits before
+	// reading them whole.
+	var tail uint32
+	n := 0
+	for k := ne - 1; k >= 0 && n < 3 && isKeyChar(s[k]); k-- {
+		if c := s[k]; c != '-' && c != '_' {
+			tail |= uint32(c|0x20) << (8 * n) // lower case; digits keep their value
+			n++
+		}
+	}
+	if n < 3 || !secretEnding(tail) {
+		return 0, 0, false
+	}
 	for j > 0 && isKeyChar(s[j-1]) {
 		j--
-	}
-	if j == ne {
-		return 0, 0, false
 	}
 	class := classifyKey(s[j:ne])
 	if class == keyNone {
