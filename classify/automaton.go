@@ -54,7 +54,7 @@ func newAutomaton(lits []string) *automaton {
 	// Breadth first: fill missing edges from the failure state, and merge
 	// the failure state's outputs (it is a suffix of this state).
 	fail := make([]int32, len(a.out))
-	queue := make([]int32, 0, len(a.out))
+	queue := make([]int32, 1, len(a.out))
 	for c := 0; c < a.nclass; c++ {
 		if t := a.next[c]; t < 0 {
 			a.next[c] = 0
@@ -62,9 +62,10 @@ func newAutomaton(lits []string) *automaton {
 			queue = append(queue, t)
 		}
 	}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
+	// queue starts with the root and ends up holding every state in
+	// breadth-first order, which is used below to renumber the states.
+	for head := 1; head < len(queue); head++ {
+		s := queue[head]
 		for c := 0; c < a.nclass; c++ {
 			e := int(s)*a.nclass + c
 			t := a.next[e]
@@ -80,12 +81,27 @@ func newAutomaton(lits []string) *automaton {
 			queue = append(queue, t)
 		}
 	}
-	for e, t := range a.next {
-		a.next[e] = t * int32(a.nclass)
-		if len(a.out[t]) > 0 {
-			a.next[e] |= outFlag
+	// Renumber the states breadth first, so that the shallow states, where
+	// a scan spends nearly all its time, share a few cache lines, then
+	// premultiply and flag the transitions.
+	n, order := a.nclass, queue
+	newID := make([]int32, len(a.out))
+	for i, s := range order {
+		newID[s] = int32(i)
+	}
+	next := make([]int32, len(a.next))
+	out := make([][]int32, len(a.out))
+	for i, s := range order {
+		out[i] = a.out[s]
+		for c := 0; c < n; c++ {
+			t := a.next[int(s)*n+c]
+			next[i*n+c] = newID[t] * int32(n)
+			if len(a.out[t]) > 0 {
+				next[i*n+c] |= outFlag
+			}
 		}
 	}
+	a.next, a.out = next, out
 	for c := 'A'; c <= 'Z'; c++ {
 		a.class[c] = a.class[c+'a'-'A']
 	}
@@ -93,9 +109,10 @@ func newAutomaton(lits []string) *automaton {
 }
 
 // scan marks in found, with bit, every literal that occurs in text, folding
-// ASCII case. It reports whether text has bytes outside ASCII: then the
-// caller has to scan its lower-cased form too.
-func (a *automaton) scan(text string, bit uint8, found []uint8) (nonASCII bool) {
+// ASCII case, and appends the ids of literals found for the first time to
+// hits. It reports whether text has bytes outside ASCII: then the caller
+// has to scan its lower-cased form too.
+func (a *automaton) scan(text string, bit uint8, found []uint8, hits []int32) (_ []int32, nonASCII bool) {
 	var s int32
 	var or byte
 	next, class := a.next, &a.class
@@ -106,9 +123,12 @@ func (a *automaton) scan(text string, bit uint8, found []uint8) (nonASCII bool) 
 		if s < 0 {
 			s &^= outFlag
 			for _, id := range a.out[int(s)/a.nclass] {
+				if found[id] == 0 {
+					hits = append(hits, id)
+				}
 				found[id] |= bit
 			}
 		}
 	}
-	return or >= 0x80
+	return hits, or >= 0x80
 }

@@ -90,7 +90,7 @@ func New(rs *rules.RuleSet) (*Classifier, error) {
 	c.lits = cp.lits
 	c.ac = newAutomaton(cp.lits)
 	c.pool.New = func() any {
-		return &scratch{found: make([]uint8, len(c.lits)), lits: c.lits}
+		return &scratch{found: make([]uint8, len(c.lits)), lits: c.lits, ac: c.ac}
 	}
 	return c, nil
 }
@@ -104,10 +104,13 @@ type scratch struct {
 	rec      record
 	recJSON  string // the input record
 	bodyJSON string // the body when it is JSON (also inside a string)
-	host     string // lower-case
-	port     string
-	path     string
-	provider string // lower-case: from the record, else from the URL
+	// bodyTop holds the body's top-level members once bodyParsed.
+	bodyTop    []extra
+	bodyParsed bool
+	host       string // lower-case
+	port       string
+	path       string
+	provider   string // lower-case: from the record, else from the URL
 
 	// lower holds the lower-cased error text, body and URL, separated by
 	// newlines: lower[:errEnd] is the error, lower[errEnd+1:bodyEnd] the
@@ -116,7 +119,10 @@ type scratch struct {
 	lower           []byte
 	lowered         bool
 	errEnd, bodyEnd int
+	ac              *automaton
+	scanned         uint8   // regions scanned for literals
 	found           []uint8 // per literal: the regions it was found in
+	hits            []int32 // the literals found, in order of discovery
 	lits            []string
 	valBuf          []byte // a lower-cased field value
 	docBuf          []byte // masked text for the document
@@ -178,6 +184,7 @@ func (c *Classifier) run(x *scratch, rec []byte, ex *Explanation) (outcome, erro
 		x.provider = providerFromURL(x.host, x.port, x.path)
 	}
 	x.bodyJSON = r.bodyJSON()
+	x.bodyParsed = false
 	o := outcome{verdict: r.judge(), rule: -1}
 	if ex != nil {
 		ex.Verdict = o.verdict.String()
@@ -185,7 +192,7 @@ func (c *Classifier) run(x *scratch, rec []byte, ex *Explanation) (outcome, erro
 	if !o.verdict.failure() {
 		return o, nil
 	}
-	c.prepare(x)
+	x.prepare()
 	cands := c.all
 	if s := r.status; s >= 0 && s < len(c.byStatus) {
 		cands = c.byStatus[s]
@@ -217,26 +224,47 @@ func (c *Classifier) run(x *scratch, rec []byte, ex *Explanation) (outcome, erro
 	return o, nil
 }
 
-// prepare finds every literal of the rule set in the error text, body and
-// URL of the record in x. The scan folds ASCII case itself; only text with
-// other bytes is lower-cased first (strings.ToLower rules) and scanned again.
-func (c *Classifier) prepare(x *scratch) {
-	r := &x.rec
-	x.lowered = false
-	clear(x.found)
-	wide := false
-	for _, e := range r.errs {
-		if e != "" {
-			wide = c.ac.scan(e, inError, x.found) || wide
-		}
+// prepare resets the literal matches of the previous record. Regions are
+// scanned on first use (scanRegions): a record decided by its status and
+// body never has its URL scanned.
+func (x *scratch) prepare() {
+	for _, id := range x.hits {
+		x.found[id] = 0
 	}
-	wide = c.ac.scan(r.errType, inError, x.found) || wide
-	wide = c.ac.scan(r.bodyText(), inBody, x.found) || wide
-	wide = c.ac.scan(r.url, inURL, x.found) || wide
-	if wide {
-		c.ac.scan(bytesString(x.region(inError)), inError, x.found)
-		c.ac.scan(bytesString(x.region(inBody)), inBody, x.found)
-		c.ac.scan(bytesString(x.region(inURL)), inURL, x.found)
+	x.hits = x.hits[:0]
+	x.scanned = 0
+	x.lowered = false
+}
+
+// scanRegions finds the literals of the rule set in the regions of want
+// not scanned yet. The scan folds ASCII case itself; only text with other
+// bytes is lower-cased first (strings.ToLower rules) and scanned again.
+func (x *scratch) scanRegions(want uint8) {
+	r := &x.rec
+	for _, reg := range [...]uint8{inError, inBody, inURL} {
+		if want&reg == 0 || x.scanned&reg != 0 {
+			continue
+		}
+		x.scanned |= reg
+		var wide, w bool
+		switch reg {
+		case inError:
+			for _, e := range r.errs {
+				if e != "" {
+					x.hits, w = x.ac.scan(e, reg, x.found, x.hits)
+					wide = wide || w
+				}
+			}
+			x.hits, w = x.ac.scan(r.errType, reg, x.found, x.hits)
+			wide = wide || w
+		case inBody:
+			x.hits, wide = x.ac.scan(r.bodyText(), reg, x.found, x.hits)
+		case inURL:
+			x.hits, wide = x.ac.scan(r.url, reg, x.found, x.hits)
+		}
+		if wide {
+			x.hits, _ = x.ac.scan(bytesString(x.region(reg)), reg, x.found, x.hits)
+		}
 	}
 }
 

@@ -1,7 +1,10 @@
 package classify
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -367,18 +370,23 @@ func TestExplain(t *testing.T) {
 func TestRequiredLiterals(t *testing.T) {
 	tests := []struct {
 		re   string
-		want []string
+		want string // groups separated by " & ", literals by "|"
 	}{
-		{`exceeded (your )?(current )?quota`, []string{"exceeded "}},
-		{`timed out|timeout`, []string{"time"}},
-		{`(connection refused|econnrefused)`, []string{"connection refused", "econnrefused"}},
-		{`x509: .*`, []string{"x509: "}},
-		{`\d+`, nil},
-		{`a|bc`, nil},
-		{`(?i)abc`, nil},
+		{`exceeded (your )?(current )?quota`, "exceeded  & quota"},
+		{`timed out|timeout`, "time & d out|out"},
+		{`(connection refused|econnrefused)`, "connection refused|econnrefused"},
+		{`\b(token|key)s?\b[^.;]{0,40}\bexpir(ed|y)\b`, "token|key & expir"},
+		{`x509: .*`, "x509: "},
+		{`\d+`, ""},
+		{`a|bc`, ""},
+		{`(?i)abc`, ""},
 	}
 	for _, tt := range tests {
-		if got := requiredLiterals(tt.re); strings.Join(got, "|") != strings.Join(tt.want, "|") {
+		var groups []string
+		for _, g := range requiredLiterals(tt.re) {
+			groups = append(groups, strings.Join(g, "|"))
+		}
+		if got := strings.Join(groups, " & "); got != tt.want {
 			t.Errorf("requiredLiterals(%q) = %q, want %q", tt.re, got, tt.want)
 		}
 	}
@@ -388,16 +396,78 @@ func TestAutomaton(t *testing.T) {
 	lits := []string{"he", "she", "his", "hers", "x"}
 	a := newAutomaton(lits)
 	found := make([]uint8, len(lits))
-	if a.scan("uSHers", 1, found) {
+	hits, wide := a.scan("uSHers", 1, found, nil)
+	if wide {
 		t.Error("ASCII text reported as non-ASCII")
 	}
-	if !a.scan("xé", 2, found) {
+	if hits, wide = a.scan("xé", 2, found, hits); !wide {
 		t.Error("non-ASCII text reported as ASCII")
+	}
+	if fmt.Sprint(hits) != "[1 0 3 4]" {
+		t.Errorf("hits %v, want [1 0 3 4]: each literal once, in order of discovery", hits)
 	}
 	want := []uint8{1, 1, 0, 1, 2}
 	for i := range want {
 		if found[i] != want[i] {
 			t.Errorf("%q: found %d, want %d", lits[i], found[i], want[i])
+		}
+	}
+}
+
+func TestAlternatives(t *testing.T) {
+	tests := []struct{ re, want string }{
+		{`ab|cd`, "ab & cd"},
+		{`(missing|no)\W+key|key (is )?missing`, `(missing|no)[^0-9A-Z_a-z]+key & key (is )?missing`},
+		{`(timed out|timeout)`, "(timed out|timeout)"}, // parsed as time(?:d out|out): no top-level alternation
+		{`x(a|b)`, "x(a|b)"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(alternatives(tt.re), " & "); got != tt.want {
+			t.Errorf("alternatives(%q) = %q, want %q", tt.re, got, tt.want)
+		}
+	}
+}
+
+// TestAlternativesAgree checks on the corpus that splitting every regexp of
+// the default pack at its alternation changes no match.
+func TestAlternativesAgree(t *testing.T) {
+	var exprs []string
+	var walk func(c *rules.Condition)
+	walk = func(c *rules.Condition) {
+		for _, m := range []*rules.TextMatch{c.Error, c.Body, c.Text, c.URL} {
+			if m != nil && m.Regex != "" {
+				exprs = append(exprs, m.Regex)
+			}
+		}
+		for i := range c.All {
+			walk(&c.All[i])
+		}
+		for i := range c.Any {
+			walk(&c.Any[i])
+		}
+		if c.Not != nil {
+			walk(c.Not)
+		}
+	}
+	for i := range rules.Default().Rules {
+		walk(&rules.Default().Rules[i].Match)
+	}
+	recs := benchRecords(&testing.B{})
+	for _, expr := range exprs {
+		whole := regexp.MustCompile(expr)
+		var alts []*regexp.Regexp
+		for _, a := range alternatives(expr) {
+			alts = append(alts, regexp.MustCompile(a))
+		}
+		for _, rec := range recs {
+			text := bytes.ToLower(rec)
+			any := false
+			for _, a := range alts {
+				any = any || a.Match(text)
+			}
+			if any != whole.Match(text) {
+				t.Errorf("%q: alternatives disagree on %s", expr, rec)
+			}
 		}
 	}
 }

@@ -150,14 +150,16 @@ type docWriter struct {
 	more  [8]bool // per open object: a member was written
 }
 
-// key writes the separator and the key of the next member.
+// key writes the separator and the key of the next member; k must need no
+// escaping.
 func (w *docWriter) key(k string) {
 	if w.more[w.depth] {
 		w.b = append(w.b, ',')
 	}
 	w.more[w.depth] = true
-	w.b = gjson.AppendJSONString(w.b, k)
-	w.b = append(w.b, ':')
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':')
 }
 
 // open starts an object, as member k of the enclosing one (or the document
@@ -180,7 +182,7 @@ func (w *docWriter) close() {
 // str writes a member whose value needs no masking.
 func (w *docWriter) str(k, v string) {
 	w.key(k)
-	w.b = gjson.AppendJSONString(w.b, v)
+	w.b = appendJSONString(w.b, v)
 }
 
 // int writes a number member.
@@ -218,7 +220,7 @@ func (w *docWriter) maskedValue(x *scratch, v string, limit int) {
 		}
 		m = m[:n]
 	}
-	w.b = gjson.AppendJSONString(w.b, bytesString(m))
+	w.b = appendJSONString(w.b, bytesString(m))
 }
 
 // extra writes an input field the contract does not name. A field whose
@@ -226,14 +228,19 @@ func (w *docWriter) maskedValue(x *scratch, v string, limit int) {
 // are masked like any text; objects and arrays are masked as JSON text and
 // kept as JSON when that stays valid.
 func (w *docWriter) extra(x *scratch, e extra) {
-	w.key(e.key)
+	if w.more[w.depth] {
+		w.b = append(w.b, ',')
+	}
+	w.more[w.depth] = true
+	w.b = appendJSONString(w.b, e.key)
+	w.b = append(w.b, ':')
 	v := e.val
 	switch {
 	case IsSecretKey(e.key) && v.Type != gjson.Null:
 		if v.Type == gjson.String {
-			w.b = gjson.AppendJSONString(w.b, MaskValue(v.Str))
+			w.b = appendJSONString(w.b, MaskValue(v.Str))
 		} else {
-			w.b = gjson.AppendJSONString(w.b, MaskValue(v.Raw))
+			w.b = appendJSONString(w.b, MaskValue(v.Raw))
 		}
 	case v.Type == gjson.String:
 		w.maskedValue(x, v.Str, 0)
@@ -242,9 +249,60 @@ func (w *docWriter) extra(x *scratch, e extra) {
 		if gjson.ValidBytes(x.docBuf) {
 			w.b = append(w.b, x.docBuf...)
 		} else {
-			w.b = gjson.AppendJSONString(w.b, bytesString(x.docBuf))
+			w.b = appendJSONString(w.b, bytesString(x.docBuf))
 		}
 	default: // numbers, true, false, null: valid JSON as they are
 		w.b = append(w.b, v.Raw...)
 	}
+}
+
+// appendJSONString appends s to dst as a JSON string. Quotes, backslashes
+// and control characters are escaped, as are U+2028 and U+2029 for
+// JavaScript consumers; invalid UTF-8 becomes U+FFFD. Runs of bytes that
+// need no escape are copied at once.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\ufffd"...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&15])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }

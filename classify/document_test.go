@@ -146,3 +146,23 @@ func TestAppendDocumentError(t *testing.T) {
 		t.Errorf("got %q, %v", out, err)
 	}
 }
+
+// FuzzAppendJSONString checks the string encoder against encoding/json:
+// both decode to the same text.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `q"b\s`, "ctl\x00\x1f\n\r\t", "é\u2028\u2029", "bad\xff\xc3", "<&>"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := appendJSONString(nil, s)
+		var dec, want string
+		if err := json.Unmarshal(got, &dec); err != nil {
+			t.Fatalf("%q encodes to invalid JSON %s: %v", s, got, err)
+		}
+		ref, _ := json.Marshal(s)
+		json.Unmarshal(ref, &want)
+		if dec != want {
+			t.Errorf("%q decodes to %q, want %q", s, dec, want)
+		}
+	})
+}

@@ -2,33 +2,56 @@ package classify
 
 import "regexp/syntax"
 
-// requiredLiterals returns literals of which every match of the regular
-// expression contains at least one, or nil when it cannot tell (then the
-// regexp has to run on every text that reaches it). A regexp such as
-// `exceeded (your )?(current )?quota` yields ["exceeded "], and
-// `(timed out|timeout)` yields ["timed out", "timeout"].
-func requiredLiterals(expr string) []string {
+// requiredLiterals returns groups of literals such that every match of the
+// regular expression contains at least one literal of each group, or nil
+// when it cannot tell (then the regexp has to run on every text that
+// reaches it). `\b(token|key)s?\b.{0,40}\bexpired` yields
+// [[token key] [expired]]: the regexp runs only on text that has "expired"
+// and one of "token" and "key".
+func requiredLiterals(expr string) [][]string {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
 		return nil
 	}
-	lits := required(re.Simplify())
-	for _, l := range lits {
-		if len(l) < 2 {
-			return nil // a single byte prefilters nothing
+	var out [][]string
+	for _, g := range required(re.Simplify()) {
+		if shortest(g) >= 2 { // a single byte prefilters nothing
+			out = append(out, g)
 		}
 	}
-	return lits
+	return out
 }
 
-// required is requiredLiterals on a parsed expression.
-func required(re *syntax.Regexp) []string {
+// alternatives splits a valid regular expression at its top-level
+// alternation (also inside a capturing group around the whole): a text
+// matches the expression exactly when it matches one of the alternatives.
+func alternatives(expr string) []string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return []string{expr}
+	}
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	if re.Op != syntax.OpAlternate {
+		return []string{expr}
+	}
+	out := make([]string, len(re.Sub))
+	for i, sub := range re.Sub {
+		out[i] = sub.String()
+	}
+	return out
+}
+
+// required is requiredLiterals on a parsed expression, without the
+// length filter.
+func required(re *syntax.Regexp) [][]string {
 	switch re.Op {
 	case syntax.OpLiteral:
 		if re.Flags&syntax.FoldCase != 0 {
 			return nil
 		}
-		return []string{string(re.Rune)}
+		return [][]string{{string(re.Rune)}}
 	case syntax.OpCapture, syntax.OpPlus:
 		return required(re.Sub[0])
 	case syntax.OpRepeat:
@@ -36,24 +59,27 @@ func required(re *syntax.Regexp) []string {
 			return required(re.Sub[0])
 		}
 	case syntax.OpConcat:
-		// Any required piece will do; the longest is the most selective.
-		var best []string
+		var all [][]string
 		for _, sub := range re.Sub {
-			if lits := required(sub); lits != nil && shortest(lits) > shortest(best) {
-				best = lits
-			}
-		}
-		return best
-	case syntax.OpAlternate:
-		var all []string
-		for _, sub := range re.Sub {
-			lits := required(sub)
-			if lits == nil {
-				return nil
-			}
-			all = append(all, lits...)
+			all = append(all, required(sub)...)
 		}
 		return all
+	case syntax.OpAlternate:
+		// One group: the most selective group of each alternative.
+		var union []string
+		for _, sub := range re.Sub {
+			var best []string
+			for _, g := range required(sub) {
+				if shortest(g) > shortest(best) {
+					best = g
+				}
+			}
+			if best == nil {
+				return nil
+			}
+			union = append(union, best...)
+		}
+		return [][]string{union}
 	}
 	return nil
 }

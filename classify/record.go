@@ -138,6 +138,7 @@ type record struct {
 	attempt   int64
 	apiKeyID  string
 	extras    []extra
+	top       []extra // every top-level member, for field look-ups
 
 	// keyBuf builds dotted paths of nested keys without allocating.
 	keyBuf []byte
@@ -145,8 +146,8 @@ type record struct {
 
 // reset clears r for reuse, keeping its buffers.
 func (r *record) reset() {
-	extras, keyBuf := r.extras[:0], r.keyBuf[:0]
-	*r = record{extras: extras, keyBuf: keyBuf}
+	extras, top, keyBuf := r.extras[:0], r.top[:0], r.keyBuf[:0]
+	*r = record{extras: extras, top: top, keyBuf: keyBuf}
 }
 
 // has reports whether f was found in the record.
@@ -160,6 +161,7 @@ func (r *record) parse(json string) bool {
 		return false
 	}
 	v.ForEach(func(key, val gjson.Result) bool {
+		r.top = append(r.top, extra{key: key.Str, val: val})
 		r.member("", key, val)
 		return true
 	})
