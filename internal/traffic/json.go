@@ -3,7 +3,7 @@ package traffic
 // appendJSONString appends s as a JSON string literal. Control characters
 // are escaped; other UTF-8 text is copied as is, which is what JSON loggers
 // of the languages the generator imitates do.
-func appendJSONString(dst []byte, s []byte) []byte {
+func appendJSONString[T string | []byte](dst []byte, s T) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
 	last := 0

@@ -16,14 +16,15 @@ func (g *Generator) appendRecord(dst []byte) []byte {
 	f := c.fail
 
 	status := t.okStatus
-	var errText, errType, body []byte
+	var errText, body []byte
+	var errType string
 	if f != nil {
 		if !f.ok {
 			status = f.status
 		}
 		errText = g.expand(g.errBuf[:0], f.err)
 		g.errBuf = errText[:0] // keep the grown buffer
-		errType = []byte(f.errType)
+		errType = f.errType
 		body = g.expand(g.bodyBuf[:0], f.body)
 	} else if t.okBody != "" {
 		body = g.expand(g.bodyBuf[:0], t.okBody)
@@ -134,7 +135,7 @@ var cet = time.FixedZone("CET", 3600)
 
 // appendECS writes the Elastic Common Schema spellings, as nested objects
 // or (a third of the time) as dotted keys.
-func (g *Generator) appendECS(w *objWriter, ts time.Time, status int, u, errText, errType, body []byte) {
+func (g *Generator) appendECS(w *objWriter, ts time.Time, status int, u, errText []byte, errType string, body []byte) {
 	c := &g.c
 	t := c.t
 	dotted := g.rng.IntN(3) == 0
@@ -163,7 +164,7 @@ func (g *Generator) appendECS(w *objWriter, ts time.Time, status int, u, errText
 	if len(errText) > 0 {
 		o.strBytes("error", "message", errText)
 		if len(errType) > 0 {
-			o.strBytes("error", "type", errType)
+			o.str("error", "type", errType)
 		}
 	}
 	o.close()
@@ -265,19 +266,19 @@ func (g *Generator) expand(dst []byte, tmpl string) []byte {
 		case "conncls":
 			dst = append(dst, pick(t.https, "HTTPSConnection", "HTTPConnection")...)
 		case "pid":
-			dst = append(dst, c.pid...)
+			dst = append(dst, c.pid[:]...)
 		case "uuid":
-			dst = append(dst, c.uuid...)
+			dst = append(dst, c.uuid[:]...)
 		case "id32":
-			dst = append(dst, c.id32...)
+			dst = append(dst, c.id32[:]...)
 		case "id8":
-			dst = append(dst, c.id8...)
+			dst = append(dst, c.id8[:]...)
 		case "rid":
 			dst = append(dst, c.requestID...)
 		case "ray":
-			dst = append(dst, c.ray...)
+			dst = append(dst, c.ray[:]...)
 		case "ptr":
-			dst = append(dst, c.ptr...)
+			dst = append(dst, c.ptr[:]...)
 		case "sig":
 			dst = append(dst, c.id32[:20]...)
 			dst = append(dst, "%2BQ"...)
@@ -363,7 +364,7 @@ func (w *objWriter) key(k string) {
 		w.b = append(w.b, ',')
 	}
 	w.comma = true
-	w.b = appendJSONString(w.b, []byte(k))
+	w.b = appendJSONString(w.b, k)
 	w.b = append(w.b, ':')
 }
 
@@ -415,7 +416,7 @@ func (e *ecsWriter) key(k string) {
 		e.w.b = append(e.w.b, ',')
 	}
 	e.commas[len(e.commas)-1] = true
-	e.w.b = appendJSONString(e.w.b, []byte(k))
+	e.w.b = appendJSONString(e.w.b, k)
 	e.w.b = append(e.w.b, ':')
 }
 

@@ -136,10 +136,13 @@ type call struct {
 	attempt     int
 	requestID   string
 	fail        *failure
-	latency     float64 // ms
-	pid, uuid   string
-	id32, id8   string
-	ray, ptr    string
+	latency     float64  // ms
+	pid         [26]byte // Replicate prediction id
+	uuid        [36]byte
+	id32        [32]byte // hex
+	id8         [8]byte
+	ray         [20]byte // Cloudflare Ray ID
+	ptr         [14]byte // a Python object address
 	lport, n    int
 	n3, n5      int
 	secs        float64
@@ -318,9 +321,7 @@ const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 // randString returns n characters drawn from alphabet.
 func (g *Generator) randString(n int, alphabet string) string {
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = alphabet[g.rng.IntN(len(alphabet))]
-	}
+	g.fill(b, alphabet)
 	return string(b)
 }
 
@@ -423,26 +424,41 @@ func (g *Generator) newCall() {
 	}
 	q := (float64(g.n) + g.rng.Float64()) / float64(g.cfg.Records)
 	g.c = call{
-		t:       t,
-		ts:      g.timeAt(q),
-		attempt: 1,
-		pid:     g.randString(26, "abcdefghijklmnopqrstuvwxyz0123456789"),
-		uuid:    g.uuid(),
-		id32:    g.randString(32, "0123456789abcdef"),
-		id8:     g.randString(8, "abcdefghijklmnopqrstuvwxyz0123456789"),
-		ray:     g.randString(16, "0123456789abcdef") + "-" + [...]string{"FRA", "AMS", "IAD", "SJC", "CDG"}[g.rng.IntN(5)],
-		ptr:     "0x7f" + g.randString(10, "0123456789abcdef"),
-		lport:   32768 + g.rng.IntN(28000),
-		n:       2 + g.rng.IntN(8),
-		n3:      100 + g.rng.IntN(900),
-		n5:      10000 + g.rng.IntN(4_000_000_000),
-		secs:    float64(1+g.rng.IntN(90000)) / 1000,
+		t:           t,
+		ts:          g.timeAt(q),
+		attempt:     1,
+		lport:       32768 + g.rng.IntN(28000),
+		n:           2 + g.rng.IntN(8),
+		n3:          100 + g.rng.IntN(900),
+		n5:          10000 + g.rng.IntN(4_000_000_000),
+		secs:        float64(1+g.rng.IntN(90000)) / 1000,
+		timeoutSecs: [...]int{30, 60, 120}[g.rng.IntN(3)],
 	}
-	g.c.timeoutSecs = [...]int{30, 60, 120}[g.rng.IntN(3)]
+	c := &g.c
+	const lowerDigits, hexDigits = "abcdefghijklmnopqrstuvwxyz0123456789", "0123456789abcdef"
+	g.fill(c.pid[:], lowerDigits)
+	g.fill(c.id32[:], hexDigits)
+	g.fill(c.id8[:], lowerDigits)
+	g.fill(c.ray[:16], hexDigits)
+	copy(c.ray[16:], [...]string{"-FRA", "-AMS", "-IAD", "-SJC", "-CDG"}[g.rng.IntN(5)])
+	copy(c.ptr[:], "0x7f")
+	g.fill(c.ptr[4:], hexDigits)
+	// A version 4 UUID: xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx.
+	g.fill(c.uuid[:], hexDigits)
+	c.uuid[8], c.uuid[13], c.uuid[18], c.uuid[23] = '-', '-', '-', '-'
+	c.uuid[14] = '4'
+	c.uuid[19] = "89ab"[g.rng.IntN(4)]
 	if t.provider == "openai" {
-		g.c.requestID = "req_" + g.c.id32
+		c.requestID = "req_" + string(c.id32[:])
 	} else {
-		g.c.requestID = g.c.uuid
+		c.requestID = string(c.uuid[:])
+	}
+}
+
+// fill sets every byte of b to a random character of alphabet.
+func (g *Generator) fill(b []byte, alphabet string) {
+	for i := range b {
+		b[i] = alphabet[g.rng.IntN(len(alphabet))]
 	}
 }
 
@@ -590,15 +606,6 @@ func (g *Generator) latency() float64 {
 	}
 	ms := median * math.Exp(sigma*g.rng.NormFloat64())
 	return math.Round(ms*10) / 10
-}
-
-// uuid returns a random (version 4 shaped) UUID.
-func (g *Generator) uuid() string {
-	const hexDigits = "0123456789abcdef"
-	b := []byte(g.randString(32, hexDigits))
-	b[12] = '4'
-	b[16] = "89ab"[g.rng.IntN(4)]
-	return string(b[0:8]) + "-" + string(b[8:12]) + "-" + string(b[12:16]) + "-" + string(b[16:20]) + "-" + string(b[20:32])
 }
 
 // appendUnusable appends a line that is not a JSON object.

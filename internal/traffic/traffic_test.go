@@ -218,7 +218,8 @@ func TestCatalog(t *testing.T) {
 				continue
 			}
 			used = true
-			g.c = call{t: ti, ts: weekStart, pid: "p", uuid: "u", id32: strings.Repeat("a", 32), ptr: "0x7f", requestID: "r"}
+			g.newCall()
+			g.c.t = ti
 			for _, tmpl := range []string{f.err, f.body} {
 				out := g.expand(nil, tmpl)
 				if !utf8.Valid(out) {
