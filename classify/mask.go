@@ -411,13 +411,17 @@ func keyValueSecret(s string, i int) (start, end int, ok bool) {
 	default:
 		quotedValue = false
 		vs, ve = k, wordEnd(s, k)
-		if class == keyAuth && ve < len(s) && s[ve] == ' ' && isScheme(s[vs:ve]) {
-			// "Authorization: Bearer <credential>": mask the next word.
-			vs = ve
-			for vs < len(s) && s[vs] == ' ' {
-				vs++
+		if class == keyAuth {
+			if ve < len(s) && s[ve] == ' ' && isKnownScheme(s[vs:ve]) {
+				// "Authorization: Bearer <credential>": mask the next word.
+				vs = ve
+				for vs < len(s) && s[vs] == ' ' {
+					vs++
+				}
+				ve = wordEnd(s, vs)
+			} else if !credentialShaped(s[vs:ve]) {
+				return 0, 0, false // prose: "authorization: missing required header"
 			}
-			ve = wordEnd(s, vs)
 		}
 	}
 	if ve > len(s) {
@@ -430,8 +434,8 @@ func keyValueSecret(s string, i int) (start, end int, ok bool) {
 	if v == "" || isPlaceholder(v) || strings.HasPrefix(v, maskPrefix) {
 		return 0, 0, false
 	}
-	if class == keyWeak && !quotedKey && !quotedValue && s[i] == ':' && !credentialShaped(v) {
-		return 0, 0, false // prose: "invalid token: expired"
+	if class == keyWeak && !quotedKey && s[i] == ':' && !credentialShaped(v) {
+		return 0, 0, false // prose: "invalid token: expired", "Key: 'Request.Prompt'"
 	}
 	return vs, ve, true
 }
@@ -475,6 +479,18 @@ func schemeEnd(v string, vs, ve int) int {
 	return w
 }
 
+// isKnownScheme reports whether w is a registered or common HTTP
+// authorization scheme, any case.
+func isKnownScheme(w string) bool {
+	for _, sch := range [...]string{"bearer", "basic", "token", "digest", "key", "apikey", "bot", "negotiate",
+		"ntlm", "hmac", "dpop", "ssws", "oauth", "aws4-hmac-sha256"} {
+		if strings.EqualFold(w, sch) {
+			return true
+		}
+	}
+	return false
+}
+
 // isScheme reports whether w looks like an HTTP authorization scheme word
 // (Bearer, Basic, Token, Key, Digest, ApiKey...).
 func isScheme(w string) bool {
@@ -515,14 +531,32 @@ func credentialShaped(v string) bool {
 }
 
 // isPlaceholder reports whether v is a well-known stand-in for "no
-// credential", which is kept because it explains the failure.
+// credential" or for a credential to be filled in, which is kept because it
+// explains the failure: null, nil, None, undefined, true, false, YOUR_KEY,
+// $OPENAI_API_KEY, <token>, {{API_KEY}}, ********.
 func isPlaceholder(v string) bool {
-	switch len(v) {
-	case 3, 4, 5, 9:
-		return strings.EqualFold(v, "nil") || strings.EqualFold(v, "null") ||
-			strings.EqualFold(v, "none") || v == "<nil>" || strings.EqualFold(v, "undefined")
+	for _, p := range [...]string{"nil", "null", "none", "undefined", "true", "false", "<nil>"} {
+		if strings.EqualFold(v, p) {
+			return true
+		}
 	}
-	return false
+	if len(v) > 42 {
+		return false
+	}
+	if len(v) > 2 && (v[0] == '<' && v[len(v)-1] == '>' || v[0] == '{' && v[len(v)-1] == '}') {
+		return true // <your key>, {{API_KEY}}: nobody wraps a real key so
+	}
+	v = strings.TrimPrefix(v, "$")
+	if v == "" {
+		return false
+	}
+	stars, caps := true, true // ******** or YOUR_API_KEY: no digits, no lower case
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		stars = stars && c == '*'
+		caps = caps && ('A' <= c && c <= 'Z' || c == '_' || c == '-' || c == ' ')
+	}
+	return stars || caps
 }
 
 // indexFrom returns the index of sub in s at or after from, or len(s).

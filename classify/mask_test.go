@@ -30,6 +30,10 @@ func TestMaskString(t *testing.T) {
 		{"provider already redacted", "Incorrect API key provided: sk-proj-****************************************abcd.", ""},
 		{"json non-string", `{"password": null, "token": 12345, "secret": true}`, ""},
 		{"placeholder", `Authorization: Bearer undefined`, ""},
+		{"docs placeholder", "(i.e. Authorization: Bearer YOUR_KEY), or api_key=$OPENAI_API_KEY or {'x-api-key': '<your key>'}", ""},
+		{"python kwarg", "Token is required (`token=True`), but no token found", ""},
+		{"authorization prose", `{"errors":["authorization: missing required header"]}`, ""},
+		{"go validator", "Key: 'GenerateRequest.Prompt' Error:Field validation for 'Prompt' failed on the 'required' tag", ""},
 		{"url without secret", "https://api.replicate.com/v1/predictions?page=2&cursor=cD0yMDI0", ""},
 		{"go lookup", "Get \"http://127.0.0.1:7860/sdapi/v1/txt2img\": dial tcp 127.0.0.1:7860: connect: connection refused", ""},
 
@@ -46,6 +50,8 @@ func TestMaskString(t *testing.T) {
 		{"bare basic", "proxy said Basic " + basicCred + " is wrong", "proxy said Basic [MASKED:#bdfeae] is wrong"},
 		{"jwt alone", "token expired: " + jwtToken, "token expired: [MASKED:…JWT9]"},
 		{"weak key credential-shaped", "invalid token: abc123def456ghi", "invalid token: [MASKED:#5e4c40]"},
+		{"weak key quoted credential", "password: 'hunter22x'", "password: '[MASKED:#13fd41]'"},
+		{"authorization raw hex key", "Authorization: 68485ab05e73af51b9fa799c1e7f1c75", "Authorization: [MASKED:…1c75]"},
 
 		// Header dumps.
 		{"authorization header", "Authorization: Bearer " + openaiKey + "\r\nContent-Type: application/json",
