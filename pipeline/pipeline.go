@@ -118,7 +118,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		MinBytes:       1,
 		MaxBytes:       1 << 20,
 		MaxWait:        250 * time.Millisecond,
-		ErrorLogger:    kafkaLogger(o.Logger),
+		// A member that died without leaving (SIGKILL, a lost host) holds
+		// its partitions until its session expires: keep that short.
+		SessionTimeout:   10 * time.Second,
+		RebalanceTimeout: 10 * time.Second,
+		ErrorLogger:      kafkaLogger(o.Logger),
 	})
 	writer := &kafka.Writer{
 		Addr:                   kafka.TCP(o.Brokers...),
