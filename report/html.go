@@ -18,7 +18,7 @@ var categoryColors = map[string]string{
 	"auth": "#7c3aed", "network": "#0369a1", "payload": "#d97706", "server": "#dc2626", "unknown": "#6b7280",
 }
 
-func color(c string) string {
+func categoryColor(c string) string {
 	if v, ok := categoryColors[c]; ok {
 		return v
 	}
@@ -29,7 +29,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"num": num, "pct": pct, "pctPtr": pctPtr, "changeText": changeText, "pointsText": pointsText,
 	"owner": owner, "topCategory": topCategory, "periodText": periodText, "headline": headline,
 	"dimensionTitle": func(d string) string { return dimensionTitle[d] },
-	"color":          color,
+	"color":          categoryColor,
 	"trendChart":     trendChart,
 	"categoryChart":  categoryChart,
 	"changeClass": func(c *float64) string {
@@ -52,8 +52,9 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return strings.Join(s, ", ")
 	},
-	"ruleText": func(s string) string { return fmt.Sprintf("text: {contains: [%q]}", s) },
-	"more":     func(b Breakdown) int { return b.Keys - len(b.Rows) },
+	"ruleText":    func(s string) string { return fmt.Sprintf("text: {contains: [%q]}", s) },
+	"more":        func(b Breakdown) int { return b.Keys - len(b.Rows) },
+	"showExample": showExample,
 }).Parse(htmlSource))
 
 // HTML writes r as one self-contained HTML page: inline CSS and SVG charts,
@@ -62,18 +63,20 @@ func HTML(w io.Writer, r *Report) error {
 	return htmlTemplate.Execute(w, r)
 }
 
-// niceMax rounds m up to 1, 2 or 5 times a power of ten, for a chart axis.
-func niceMax(m int64) int64 {
-	if m <= 0 {
+// niceStep rounds m/4 up to 1, 2 or 5 times a power of ten: the step of
+// a chart axis with four gridlines above zero.
+func niceStep(m int64) int64 {
+	if m <= 4 {
 		return 1
 	}
-	p := int64(math.Pow(10, math.Floor(math.Log10(float64(m)))))
-	for _, f := range []int64{1, 2, 5, 10} {
-		if f*p >= m {
-			return f * p
+	q := float64(m) / 4
+	p := math.Pow(10, math.Floor(math.Log10(q)))
+	for _, f := range []float64{1, 2, 5, 10} {
+		if f*p >= q {
+			return int64(f * p)
 		}
 	}
-	return 10 * p
+	return int64(10 * p)
 }
 
 // trendChart draws the trend as stacked bars per bucket and category.
@@ -87,7 +90,8 @@ func trendChart(t Trend) template.HTML {
 	for _, b := range t.Buckets {
 		max = int64(math.Max(float64(max), float64(b.Total)))
 	}
-	ymax := niceMax(max)
+	step := niceStep(max)
+	ymax := 4 * step
 	plotW, plotH := w-left-right, h-top-bottom
 	slot := plotW / float64(n)
 	bw := slot * 0.72
@@ -96,7 +100,7 @@ func trendChart(t Trend) template.HTML {
 	for i := 0; i <= 4; i++ {
 		y := top + plotH - plotH*float64(i)/4
 		fmt.Fprintf(&s, `<line x1="%g" y1="%.1f" x2="%g" y2="%.1f" class="grid"/><text x="%g" y="%.1f" class="axis" text-anchor="end">%s</text>`,
-			left, y, w-right, y, left-6, y+3.5, num(ymax*int64(i)/4))
+			left, y, w-right, y, left-6, y+3.5, num(step*int64(i)))
 	}
 	labelEvery := 1
 	if n > 14 {
@@ -113,7 +117,7 @@ func trendChart(t Trend) template.HTML {
 			bh := plotH * float64(v) / float64(ymax)
 			y -= bh
 			fmt.Fprintf(&s, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"><title>%s %s: %s</title></rect>`,
-				x, y, bw, bh, color(c), template.HTMLEscapeString(bucketText(b.Start, t.Granularity)), c, num(v))
+				x, y, bw, bh, categoryColor(c), template.HTMLEscapeString(bucketText(b.Start, t.Granularity)), c, num(v))
 		}
 		if i%labelEvery == 0 {
 			label := b.Start.Format("Mon 2")
@@ -150,8 +154,8 @@ func categoryChart(r *Report) template.HTML {
 		cw := plotW * float64(c.Count) / float64(max)
 		pw := plotW * float64(c.PreviousCount) / float64(max)
 		fmt.Fprintf(&s, `<text x="%g" y="%.1f" class="label" text-anchor="end">%s</text>`, left-8, y+15, template.HTMLEscapeString(c.Category))
-		fmt.Fprintf(&s, `<rect x="%g" y="%.1f" width="%.1f" height="16" fill="%s"/>`, left, y+3, cw, color(c.Category))
-		fmt.Fprintf(&s, `<rect x="%g" y="%.1f" width="%.1f" height="6" fill="%s" opacity="0.35"/>`, left, y+21, pw, color(c.Category))
+		fmt.Fprintf(&s, `<rect x="%g" y="%.1f" width="%.1f" height="16" fill="%s"/>`, left, y+3, cw, categoryColor(c.Category))
+		fmt.Fprintf(&s, `<rect x="%g" y="%.1f" width="%.1f" height="6" fill="%s" opacity="0.35"/>`, left, y+21, pw, categoryColor(c.Category))
 		fmt.Fprintf(&s, `<text x="%.1f" y="%.1f" class="value">%s</text>`, left+cw+6, y+15, num(c.Count))
 	}
 	s.WriteString(`</svg>`)

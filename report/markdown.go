@@ -82,7 +82,7 @@ func Markdown(w io.Writer, r *Report) error {
 		p("## Top error messages\n\nMessages grouped by template (%d templates; %s of failures covered).\n\n", r.Templates.Distinct, pct(r.Templates.Coverage))
 		for i, tm := range r.Templates.Top {
 			p("%d. **%s** %s/%s, %s: %s\n", i+1, num(tm.Count), tm.Category, tm.Reason, changeText(tm.Change, tm.Count), mdCode(tm.Template))
-			if tm.Example != "" && tm.Example != tm.Template {
+			if showExample(tm.Template, tm.Example) {
 				p("   <br>e.g. %s\n", mdCode(tm.Example))
 			}
 		}

@@ -161,6 +161,12 @@ func plural(n int64, noun string) string {
 	return num(n) + " " + noun + "s"
 }
 
+// showExample reports whether a template's example says more than the
+// template itself (it does not when nothing was replaced).
+func showExample(tmpl, ex string) bool {
+	return ex != "" && ex != tmpl && !strings.HasSuffix(tmpl, ": "+ex)
+}
+
 // maxNewTemplates is the number of new templates Markdown and HTML list.
 const maxNewTemplates = 10
 
