@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -68,13 +69,13 @@ func generateCmd(args []string, stdout, stderr io.Writer) int {
 	if cerr := sink.close(); err == nil {
 		err = cerr
 	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ingest generate: stopped after generating %d records: %v\n", st.records, err)
+		return failureExitCode
+	}
 	elapsed := time.Since(st.start).Seconds()
 	fmt.Fprintf(stderr, "ingest generate: %d records (%d failures, %d ECS, %d with a planted secret, %d unusable) to %s in %.1fs (%.0f records/s)\n",
 		st.records, st.failures, st.ecs, st.leaks, st.unusable, dest, elapsed, float64(st.records)/max(elapsed, 1e-9))
-	if err != nil {
-		fmt.Fprintf(stderr, "ingest generate: %v\n", err)
-		return failureExitCode
-	}
 	return successExitCode
 }
 
@@ -299,10 +300,13 @@ type kafkaSink struct {
 	arena []byte
 	ends  [][2]int // per record: end of its key and of its value in arena
 	msgs  []kafka.Message
+
+	retryFor time.Duration       // how long temporary errors are retried
+	sleep    func(time.Duration) // time.Sleep; replaced in tests
 }
 
 func newKafkaSink(w messageWriter, batch int) *kafkaSink {
-	return &kafkaSink{w: w, size: batch}
+	return &kafkaSink{w: w, size: batch, retryFor: time.Minute, sleep: time.Sleep}
 }
 
 func (s *kafkaSink) write(ctx context.Context, key string, rec []byte) error {
@@ -317,6 +321,10 @@ func (s *kafkaSink) write(ctx context.Context, key string, rec []byte) error {
 }
 
 // flush writes the batch and waits for the brokers' acknowledgement.
+// Temporary errors are retried with back-off, for the failed messages only:
+// a topic that the broker is still auto-creating answers "Unknown Topic Or
+// Partition" at first (kafka-go issue #683), a leader election "Leader Not
+// Available".
 func (s *kafkaSink) flush(ctx context.Context) error {
 	if len(s.ends) == 0 {
 		return nil
@@ -331,12 +339,45 @@ func (s *kafkaSink) flush(ctx context.Context) error {
 		s.msgs = append(s.msgs, m)
 		start = e[1]
 	}
-	err := s.w.WriteMessages(ctx, s.msgs...)
-	if err != nil {
-		return fmt.Errorf("writing %d records to Kafka: %w", len(s.msgs), err)
+	pending := s.msgs
+	var waited time.Duration
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		err := s.w.WriteMessages(ctx, pending...)
+		if err == nil {
+			break
+		}
+		failed := pending[:0] // compacted in place: index j never passes i
+		var werrs kafka.WriteErrors
+		switch {
+		case errors.As(err, &werrs) && len(werrs) == len(pending):
+			for i, e := range werrs {
+				if e == nil {
+					continue
+				}
+				if !temporary(e) {
+					return fmt.Errorf("writing %d records to Kafka: %w", len(s.msgs), e)
+				}
+				failed = append(failed, pending[i])
+			}
+		case temporary(err) && ctx.Err() == nil:
+			failed = pending
+		default:
+			return fmt.Errorf("writing %d records to Kafka: %w", len(s.msgs), err)
+		}
+		if waited += delay; waited > s.retryFor {
+			return fmt.Errorf("writing %d records to Kafka: still failing after %s: %w", len(s.msgs), s.retryFor, err)
+		}
+		s.sleep(delay)
+		pending = failed
 	}
 	s.arena, s.ends = s.arena[:0], s.ends[:0]
 	return nil
+}
+
+// temporary reports whether err says that retrying can succeed.
+func temporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
 }
 
 func (s *kafkaSink) close() error { return s.w.Close() }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -120,23 +121,35 @@ func TestGenerateCommand(t *testing.T) {
 	}
 }
 
-// fakeWriter records the batches a kafkaSink writes.
+// fakeWriter records the batches a kafkaSink writes. Each call returns the
+// next of errs (nil once they are used up) and, like kafka-go, keeps only
+// the messages that did not fail.
 type fakeWriter struct {
-	batches [][]kafka.Message
-	err     error
+	batches [][]kafka.Message // the messages written successfully, per call
+	calls   []int             // the number of messages of each call
+	errs    []error
+	err     error // returned by every call after errs
 	closed  bool
 }
 
 func (w *fakeWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
-	if w.err != nil {
-		return w.err
+	w.calls = append(w.calls, len(msgs))
+	err := w.err
+	if len(w.errs) > 0 {
+		err, w.errs = w.errs[0], w.errs[1:]
 	}
-	cp := make([]kafka.Message, len(msgs))
+	var werrs kafka.WriteErrors
+	if err != nil && !errors.As(err, &werrs) {
+		return err
+	}
+	var ok []kafka.Message
 	for i, m := range msgs {
-		cp[i] = kafka.Message{Key: bytes.Clone(m.Key), Value: bytes.Clone(m.Value)}
+		if werrs == nil || werrs[i] == nil {
+			ok = append(ok, kafka.Message{Key: bytes.Clone(m.Key), Value: bytes.Clone(m.Value)})
+		}
 	}
-	w.batches = append(w.batches, cp)
-	return nil
+	w.batches = append(w.batches, ok)
+	return err
 }
 
 func (w *fakeWriter) Close() error { w.closed = true; return nil }
@@ -185,6 +198,68 @@ func TestKafkaSink(t *testing.T) {
 		t.Errorf("error = %v, want the broker's error", err)
 	}
 }
+
+func TestKafkaSinkRetries(t *testing.T) {
+	partial := kafka.WriteErrors{nil, kafka.LeaderNotAvailable, nil, kafka.NotLeaderForPartition}
+	tests := []struct {
+		name    string
+		errs    []error
+		err     error
+		calls   []int
+		sleeps  []time.Duration
+		wantErr string
+	}{
+		{name: "topic being auto-created", errs: []error{kafka.UnknownTopicOrPartition, kafka.UnknownTopicOrPartition},
+			calls: []int{4, 4, 4}, sleeps: []time.Duration{ms(100), ms(200)}},
+		{name: "only failed messages are resent", errs: []error{partial},
+			calls: []int{4, 2}, sleeps: []time.Duration{ms(100)}},
+		{name: "permanent error", errs: []error{kafka.MessageSizeTooLarge},
+			calls: []int{4}, wantErr: "writing 4 records to Kafka: [10] Message Size Too Large"},
+		{name: "permanent error in a batch", errs: []error{kafka.WriteErrors{nil, nil, kafka.InvalidTopic, nil}},
+			calls: []int{4}, wantErr: "Invalid Topic"},
+		{name: "gives up", err: kafka.LeaderNotAvailable,
+			calls: []int{4, 4, 4, 4, 4, 4, 4}, sleeps: []time.Duration{ms(100), ms(200), ms(400), ms(800), ms(1600), ms(2000)},
+			wantErr: "still failing after 6s: [5] Leader Not Available"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &fakeWriter{errs: tt.errs, err: tt.err}
+			sink := newKafkaSink(w, 100)
+			sink.retryFor = 6 * time.Second
+			var slept []time.Duration
+			sink.sleep = func(d time.Duration) { slept = append(slept, d) }
+			for i := range 4 {
+				if err := sink.write(context.Background(), strconv.Itoa(i), []byte(`{"n":`+strconv.Itoa(i)+`}`)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := sink.flush(context.Background())
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("flush = %v, want error %q", err, tt.wantErr)
+			}
+			if !slices.Equal(w.calls, tt.calls) {
+				t.Errorf("calls of %v messages, want %v", w.calls, tt.calls)
+			}
+			if !slices.Equal(slept, tt.sleeps) {
+				t.Errorf("slept %v, want %v", slept, tt.sleeps)
+			}
+			if tt.wantErr == "" {
+				seen := map[string]int{}
+				for _, b := range w.batches {
+					for _, m := range b {
+						seen[string(m.Key)]++
+					}
+				}
+				if len(seen) != 4 || seen["0"] != 1 || seen["1"] != 1 || seen["2"] != 1 || seen["3"] != 1 {
+					t.Errorf("delivered %v, want each of 4 keys once", seen)
+				}
+			}
+		})
+	}
+}
+
+// ms is n milliseconds.
+func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
 // countingSink counts records and flushes.
 type countingSink struct{ records, flushes int }
