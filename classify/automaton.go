@@ -12,16 +12,19 @@ type automaton struct {
 	// next[state*nclass+class] is the complete transition table. Once built,
 	// states are stored premultiplied by nclass, with outFlag set when the
 	// target state has outputs.
-	next []int32
-	out  [][]int32 // literal ids that end in each state, suffixes included
+	next   []int32
+	out    [][]int32 // literal ids that end in each state, suffixes included
+	lits   []string
+	anchor []bool // per literal: scans record where it occurs
 }
 
 // outFlag marks a transition into a state with outputs.
 const outFlag = -1 << 31
 
-// newAutomaton builds the matcher for lits; literal i gets id i.
-func newAutomaton(lits []string) *automaton {
-	a := &automaton{nclass: 1}
+// newAutomaton builds the matcher for lits; literal i gets id i. Scans
+// record the positions of the literals marked in anchor.
+func newAutomaton(lits []string, anchor []bool) *automaton {
+	a := &automaton{nclass: 1, lits: lits, anchor: anchor}
 	for _, l := range lits {
 		for i := 0; i < len(l); i++ {
 			if a.class[l[i]] == 0 {
@@ -108,11 +111,35 @@ func newAutomaton(lits []string) *automaton {
 	return a
 }
 
-// scan marks in found, with bit, every literal that occurs in text, folding
-// ASCII case, and appends the ids of literals found for the first time to
-// hits. It reports whether text has bytes outside ASCII: then the caller
-// has to scan its lower-cased form too.
-func (a *automaton) scan(text string, bit uint8, found []uint8, hits []int32) (_ []int32, nonASCII bool) {
+// literalHits is what scans found in the regions of one record.
+type literalHits struct {
+	found []uint8      // per literal: the regions it was found in
+	hits  []int32      // the literals found, in order of discovery
+	occ   []occurrence // where anchor literals occur
+}
+
+// occurrence is where an anchor literal (see regexAlt) starts in the
+// lower-cased text of a region.
+type occurrence struct {
+	id     int32
+	region uint8
+	pos    int32
+}
+
+// reset forgets the previous record's literals.
+func (h *literalHits) reset() {
+	for _, id := range h.hits {
+		h.found[id] = 0
+	}
+	h.hits, h.occ = h.hits[:0], h.occ[:0]
+}
+
+// scan marks in h.found, with bit, every literal that occurs in text,
+// folding ASCII case, appends the ids of literals found for the first time
+// to h.hits, and records in h.occ where anchor literals start (text starts
+// at offset base of its region). It reports whether text has bytes outside
+// ASCII: then the caller has to scan its lower-cased form instead.
+func (a *automaton) scan(text string, bit uint8, base int32, h *literalHits) (nonASCII bool) {
 	var s int32
 	var or byte
 	next, class := a.next, &a.class
@@ -123,12 +150,15 @@ func (a *automaton) scan(text string, bit uint8, found []uint8, hits []int32) (_
 		if s < 0 {
 			s &^= outFlag
 			for _, id := range a.out[int(s)/a.nclass] {
-				if found[id] == 0 {
-					hits = append(hits, id)
+				if h.found[id] == 0 {
+					h.hits = append(h.hits, id)
 				}
-				found[id] |= bit
+				h.found[id] |= bit
+				if a.anchor[id] {
+					h.occ = append(h.occ, occurrence{id: id, region: bit, pos: base + int32(i+1-len(a.lits[id]))})
+				}
 			}
 		}
 	}
-	return hits, or >= 0x80
+	return or >= 0x80
 }

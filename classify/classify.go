@@ -88,9 +88,9 @@ func New(rs *rules.RuleSet) (*Classifier, error) {
 		}
 	}
 	c.lits = cp.lits
-	c.ac = newAutomaton(cp.lits)
+	c.ac = newAutomaton(cp.lits, cp.anchor)
 	c.pool.New = func() any {
-		return &scratch{found: make([]uint8, len(c.lits)), lits: c.lits, ac: c.ac}
+		return &scratch{literalHits: literalHits{found: make([]uint8, len(c.lits))}, lits: c.lits, ac: c.ac}
 	}
 	return c, nil
 }
@@ -120,12 +120,11 @@ type scratch struct {
 	lowered         bool
 	errEnd, bodyEnd int
 	ac              *automaton
-	scanned         uint8   // regions scanned for literals
-	found           []uint8 // per literal: the regions it was found in
-	hits            []int32 // the literals found, in order of discovery
-	lits            []string
-	valBuf          []byte // a lower-cased field value
-	docBuf          []byte // masked text for the document
+	scanned         uint8 // regions scanned for literals
+	literalHits
+	lits   []string
+	valBuf []byte // a lower-cased field value
+	docBuf []byte // masked text for the document
 }
 
 // region returns the lower-cased text of a region.
@@ -228,42 +227,49 @@ func (c *Classifier) run(x *scratch, rec []byte, ex *Explanation) (outcome, erro
 // scanned on first use (scanRegions): a record decided by its status and
 // body never has its URL scanned.
 func (x *scratch) prepare() {
-	for _, id := range x.hits {
-		x.found[id] = 0
-	}
-	x.hits = x.hits[:0]
+	x.literalHits.reset()
 	x.scanned = 0
 	x.lowered = false
 }
 
 // scanRegions finds the literals of the rule set in the regions of want
-// not scanned yet. The scan folds ASCII case itself; only text with other
-// bytes is lower-cased first (strings.ToLower rules) and scanned again.
+// not scanned yet. The scan folds ASCII case itself; text with other bytes
+// is lower-cased (strings.ToLower rules) and scanned again, and only that
+// scan's anchor positions are kept, as lower-casing can move them.
 func (x *scratch) scanRegions(want uint8) {
 	r := &x.rec
+	h := &x.literalHits
 	for _, reg := range [...]uint8{inError, inBody, inURL} {
 		if want&reg == 0 || x.scanned&reg != 0 {
 			continue
 		}
 		x.scanned |= reg
-		var wide, w bool
+		var wide bool
 		switch reg {
 		case inError:
+			// Offsets as in lowerText: the texts joined by spaces.
+			off := int32(0)
 			for _, e := range r.errs {
 				if e != "" {
-					x.hits, w = x.ac.scan(e, reg, x.found, x.hits)
-					wide = wide || w
+					wide = x.ac.scan(e, reg, off, h) || wide
+					off += int32(len(e)) + 1
 				}
 			}
-			x.hits, w = x.ac.scan(r.errType, reg, x.found, x.hits)
-			wide = wide || w
+			wide = x.ac.scan(r.errType, reg, off, h) || wide
 		case inBody:
-			x.hits, wide = x.ac.scan(r.bodyText(), reg, x.found, x.hits)
+			wide = x.ac.scan(r.bodyText(), reg, 0, h)
 		case inURL:
-			x.hits, wide = x.ac.scan(r.url, reg, x.found, x.hits)
+			wide = x.ac.scan(r.url, reg, 0, h)
 		}
 		if wide {
-			x.hits, _ = x.ac.scan(bytesString(x.region(reg)), reg, x.found, x.hits)
+			occ := h.occ[:0]
+			for _, o := range h.occ {
+				if o.region != reg {
+					occ = append(occ, o)
+				}
+			}
+			h.occ = occ
+			x.ac.scan(bytesString(x.region(reg)), reg, 0, h)
 		}
 	}
 }

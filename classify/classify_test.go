@@ -394,23 +394,30 @@ func TestRequiredLiterals(t *testing.T) {
 
 func TestAutomaton(t *testing.T) {
 	lits := []string{"he", "she", "his", "hers", "x"}
-	a := newAutomaton(lits)
-	found := make([]uint8, len(lits))
-	hits, wide := a.scan("uSHers", 1, found, nil)
-	if wide {
+	a := newAutomaton(lits, []bool{true, false, false, false, true})
+	h := literalHits{found: make([]uint8, len(lits))}
+	if a.scan("uSHers", 1, 10, &h) {
 		t.Error("ASCII text reported as non-ASCII")
 	}
-	if hits, wide = a.scan("xé", 2, found, hits); !wide {
+	if !a.scan("xé x", 2, 0, &h) {
 		t.Error("non-ASCII text reported as ASCII")
-	}
-	if fmt.Sprint(hits) != "[1 0 3 4]" {
-		t.Errorf("hits %v, want [1 0 3 4]: each literal once, in order of discovery", hits)
 	}
 	want := []uint8{1, 1, 0, 1, 2}
 	for i := range want {
-		if found[i] != want[i] {
-			t.Errorf("%q: found %d, want %d", lits[i], found[i], want[i])
+		if h.found[i] != want[i] {
+			t.Errorf("%q: found %d, want %d", lits[i], h.found[i], want[i])
 		}
+	}
+	if fmt.Sprint(h.hits) != "[1 0 3 4]" {
+		t.Errorf("hits %v, want [1 0 3 4]: each literal once, in order of discovery", h.hits)
+	}
+	// Anchors: "he" at 2 of "uSHers" (offset 10), "x" at 0 and 4 of "xé x".
+	if got := fmt.Sprint(h.occ); got != "[{0 1 12} {4 2 0} {4 2 4}]" {
+		t.Errorf("occurrences %s", got)
+	}
+	h.reset()
+	if len(h.hits) != 0 || len(h.occ) != 0 || h.found[0] != 0 {
+		t.Errorf("reset left %+v", h)
 	}
 }
 
@@ -469,5 +476,74 @@ func TestAlternativesAgree(t *testing.T) {
 				t.Errorf("%q: alternatives disagree on %s", expr, rec)
 			}
 		}
+	}
+}
+
+func TestPlanAnchor(t *testing.T) {
+	tests := []struct{ re, starts, anchored string }{
+		{`(client|server) error \W?4\d\d\b`, "client|server", `\A(client|server) error [^0-9A-Z_a-z]?4[0-9][0-9]\b`},
+		{`\bjson\b[^.]{0,30}\binvalid\b`, "json", `\Ajson\b[^\.]{0,30}\binvalid\b`},
+		{`exceeded (your )?quota`, "exceeded ", `\Aexceeded (your )?quota`},
+		{`(a(?:uth|pi))-key`, "auth|api", `\A(a(?:uth|pi))-key`}, // no extension past a group
+		{`(\A|[^a-z])auth`, "", ""},
+		{`x+y`, "", ""},
+	}
+	for _, tt := range tests {
+		p, ok := planAnchor(tt.re)
+		if got := strings.Join(p.starts, "|"); got != tt.starts || p.anchored != tt.anchored || ok != (tt.starts != "") {
+			t.Errorf("planAnchor(%q) = %q %q %t, want %q %q", tt.re, got, p.anchored, ok, tt.starts, tt.anchored)
+		}
+	}
+}
+
+// TestAnchoredAgrees checks on the corpus that running each regexp of the
+// default pack anchored at its start literals finds what the plain regexp
+// finds.
+func TestAnchoredAgrees(t *testing.T) {
+	c, err := New(rules.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := benchRecords(&testing.B{})
+	recs = append(recs, []byte(`{"error":"Ünïcode: Client Error 404 — JSON body is invalid","response_body":"server error: 413 (x)"}`))
+	x := c.pool.Get().(*scratch)
+	anchored := 0
+	for _, rec := range recs {
+		if _, err := c.run(x, rec, nil); err != nil {
+			t.Fatal(err)
+		}
+		x.prepare()
+		x.scanRegions(inError | inBody | inURL)
+		var walk func(cd *cond)
+		walk = func(cd *cond) {
+			for i := range cd.texts {
+				m := &cd.texts[i]
+				for j := range m.alts {
+					a := &m.alts[j]
+					if a.anchored == nil {
+						continue
+					}
+					anchored++
+					if got, want := m.runAlt(x, a), a.re.Match(x.region(m.region)); got != want {
+						t.Errorf("%s on %s: anchored %t, plain %t", a.re, rec, got, want)
+					}
+				}
+			}
+			for i := range cd.all {
+				walk(&cd.all[i])
+			}
+			for i := range cd.any {
+				walk(&cd.any[i])
+			}
+			if cd.not != nil {
+				walk(cd.not)
+			}
+		}
+		for i := range c.conds {
+			walk(&c.conds[i])
+		}
+	}
+	if anchored == 0 {
+		t.Error("no regexp of the default pack has an anchor plan")
 	}
 }

@@ -3,6 +3,7 @@ package classify
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,11 @@ type textMatcher struct {
 type regexAlt struct {
 	re   *regexp.Regexp
 	lits [][]int32
+	// anchored, when set, replaces re: it runs at each occurrence of a
+	// start literal (bit set starts) where asserts hold (see anchorPlan).
+	anchored *regexp.Regexp
+	asserts  []syntax.Op
+	starts   []uint64
 }
 
 // fieldMatcher is a compiled rules.FieldMatch.
@@ -70,8 +76,31 @@ type fieldMatcher struct {
 
 // compiler collects the literals of a rule set while compiling it.
 type compiler struct {
-	lits  []string
-	litID map[string]int32
+	lits   []string
+	anchor []bool // per literal: scans record its positions
+	litID  map[string]int32
+}
+
+// anchorLiteral returns the id of l and marks it as an anchor.
+func (cp *compiler) anchorLiteral(l string) int32 {
+	id := cp.literal(l)
+	cp.anchor[id] = true
+	return id
+}
+
+// setBit sets bit id in a growing bit set.
+func setBit(set []uint64, id int32) []uint64 {
+	for int(id>>6) >= len(set) {
+		set = append(set, 0)
+	}
+	set[id>>6] |= 1 << (id & 63)
+	return set
+}
+
+// hasBit reports whether bit id is set.
+func hasBit(set []uint64, id int32) bool {
+	w := int(id >> 6)
+	return w < len(set) && set[w]&(1<<(id&63)) != 0
 }
 
 // literal returns the id of l, adding it when new.
@@ -82,6 +111,7 @@ func (cp *compiler) literal(l string) int32 {
 	}
 	id := int32(len(cp.lits))
 	cp.lits = append(cp.lits, l)
+	cp.anchor = append(cp.anchor, false)
 	cp.litID[l] = id
 	return id
 }
@@ -109,10 +139,7 @@ func (cp *compiler) compile(c *rules.Condition, where string) (cond, error) {
 			}
 			id := cp.literal(l)
 			tm.lits = append(tm.lits, id)
-			for int(id>>6) >= len(tm.set) {
-				tm.set = append(tm.set, 0)
-			}
-			tm.set[id>>6] |= 1 << (id & 63)
+			tm.set = setBit(tm.set, id)
 		}
 		if t.m.Regex != "" {
 			if _, err := regexp.Compile(t.m.Regex); err != nil {
@@ -120,6 +147,13 @@ func (cp *compiler) compile(c *rules.Condition, where string) (cond, error) {
 			}
 			for _, alt := range alternatives(t.m.Regex) {
 				ra := regexAlt{re: regexp.MustCompile(alt)}
+				if p, ok := planAnchor(alt); ok {
+					ra.anchored = regexp.MustCompile(p.anchored)
+					ra.asserts = p.asserts
+					for _, l := range p.starts {
+						ra.starts = setBit(ra.starts, cp.anchorLiteral(l))
+					}
+				}
 				for _, g := range requiredLiterals(alt) {
 					ids := make([]int32, len(g))
 					for i, l := range g {
@@ -326,7 +360,7 @@ func (m *textMatcher) match(x *scratch, tr *trace) bool {
 	}
 	for i := range m.alts {
 		a := &m.alts[i]
-		if m.candidate(x, a) && a.re.Match(x.region(m.region)) {
+		if m.candidate(x, a) && m.runAlt(x, a) {
 			if tr != nil {
 				tr.hold("%s matches regex %q", m.name, a.re.String())
 			}
@@ -341,7 +375,7 @@ func (m *textMatcher) match(x *scratch, tr *trace) bool {
 func (m *textMatcher) anyLiteral(x *scratch) (int32, bool) {
 	if len(x.hits) < len(m.lits) {
 		for _, id := range x.hits {
-			if w := int(id >> 6); w < len(m.set) && m.set[w]&(1<<(id&63)) != 0 && x.found[id]&m.region != 0 {
+			if hasBit(m.set, id) && x.found[id]&m.region != 0 {
 				return id, true
 			}
 		}
@@ -353,6 +387,28 @@ func (m *textMatcher) anyLiteral(x *scratch) (int32, bool) {
 		}
 	}
 	return 0, false
+}
+
+// runAlt runs a regexp alternative on the matcher's region: anchored at
+// the occurrences of its start literals when it has them, else everywhere.
+func (m *textMatcher) runAlt(x *scratch, a *regexAlt) bool {
+	text := x.region(m.region)
+	if a.anchored == nil {
+		return a.re.Match(text)
+	}
+	for _, o := range x.occ {
+		if o.region&m.region == 0 || !hasBit(a.starts, o.id) {
+			continue
+		}
+		pos := int(o.pos)
+		if m.region == inText && o.region == inBody {
+			pos += x.errEnd + 1
+		}
+		if pos <= len(text) && assertionsHold(a.asserts, text, pos) && a.anchored.Match(text[pos:]) {
+			return true
+		}
+	}
+	return false
 }
 
 // candidate reports whether the prefilter lets the alternative run: every

@@ -95,3 +95,139 @@ func shortest(lits []string) int {
 	}
 	return n
 }
+
+// anchorPlan says where a regexp alternative can start matching: every
+// match begins, after the zero-width assertions asserts (\b, \B, \A, ^),
+// with one of the literals starts. The classifier then runs anchored (the
+// alternative without those assertions, anchored with \A) only at the
+// positions where the scan saw a start literal, instead of trying every
+// position of the text: Go's regexp has no literal prefix to skip to in
+// `\b(invalid|malformed)\b...`, and tries each one.
+type anchorPlan struct {
+	starts   []string
+	asserts  []syntax.Op
+	anchored string
+}
+
+// maxStarts bounds the start literals of a plan.
+const maxStarts = 64
+
+// planAnchor returns the anchor plan of a regexp, if it has one.
+func planAnchor(expr string) (anchorPlan, bool) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return anchorPlan{}, false
+	}
+	seq := flatten(re)
+	var p anchorPlan
+	for len(seq) > 0 && isAssertion(seq[0].Op) {
+		p.asserts = append(p.asserts, seq[0].Op)
+		seq = seq[1:]
+	}
+	p.starts = startLiterals(seq)
+	if p.starts == nil || shortest(p.starts) < 2 {
+		return anchorPlan{}, false
+	}
+	anchored := &syntax.Regexp{Op: syntax.OpConcat, Sub: append([]*syntax.Regexp{{Op: syntax.OpBeginText}}, seq...)}
+	p.anchored = anchored.String()
+	return p, true
+}
+
+// isAssertion reports whether op is a zero-width assertion that
+// assertionsHold can check.
+func isAssertion(op syntax.Op) bool {
+	switch op {
+	case syntax.OpWordBoundary, syntax.OpNoWordBoundary, syntax.OpBeginText, syntax.OpBeginLine:
+		return true
+	}
+	return false
+}
+
+// assertionsHold checks zero-width assertions at pos of text, looking at
+// the byte before as the regexp would.
+func assertionsHold(ops []syntax.Op, text []byte, pos int) bool {
+	for _, op := range ops {
+		before := pos > 0 && isWordByte(text[pos-1])
+		after := pos < len(text) && isWordByte(text[pos])
+		switch op {
+		case syntax.OpWordBoundary:
+			if before == after {
+				return false
+			}
+		case syntax.OpNoWordBoundary:
+			if before != after {
+				return false
+			}
+		case syntax.OpBeginText:
+			if pos != 0 {
+				return false
+			}
+		case syntax.OpBeginLine:
+			if pos != 0 && text[pos-1] != '\n' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isWordByte reports whether b is a word character for \b (ASCII only, as
+// in Go's regexp).
+func isWordByte(b byte) bool {
+	return b == '_' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
+}
+
+// flatten returns the elements of a concatenation, or re alone.
+func flatten(re *syntax.Regexp) []*syntax.Regexp {
+	if re.Op == syntax.OpConcat {
+		return re.Sub
+	}
+	return []*syntax.Regexp{re}
+}
+
+// startLiterals returns literals one of which begins every match of the
+// sequence seq, or nil when there are none.
+func startLiterals(seq []*syntax.Regexp) []string {
+	if len(seq) == 0 {
+		return nil
+	}
+	first := seq[0]
+	switch first.Op {
+	case syntax.OpLiteral:
+		if first.Flags&syntax.FoldCase != 0 {
+			return nil
+		}
+		lit := string(first.Rune)
+		more := startLiterals(seq[1:])
+		if more == nil || len(more) > maxStarts {
+			return []string{lit}
+		}
+		out := make([]string, len(more))
+		for i, m := range more {
+			out[i] = lit + m
+		}
+		return out
+	case syntax.OpCapture, syntax.OpPlus:
+		return startLiterals(flatten(first.Sub[0]))
+	case syntax.OpRepeat:
+		if first.Min >= 1 {
+			return startLiterals(flatten(first.Sub[0]))
+		}
+	case syntax.OpConcat:
+		return startLiterals(first.Sub)
+	case syntax.OpAlternate:
+		var out []string
+		for _, sub := range first.Sub {
+			lits := startLiterals(flatten(sub))
+			if lits == nil {
+				return nil
+			}
+			out = append(out, lits...)
+		}
+		if len(out) > maxStarts {
+			return nil
+		}
+		return out
+	}
+	return nil
+}
