@@ -19,9 +19,11 @@ import (
 //	                  24 bits leave millions of candidates for any password
 //	                  worth the name while still separating a handful of keys.
 //
-// The format is stable: dashboards and tests rely on it. A value that
-// already starts with "[MASKED:" is never masked again, which makes masking
-// idempotent.
+// The format is stable: dashboards and tests rely on it. A secret is
+// fingerprinted as it appears in the text, so a password with JSON escapes
+// inside a JSON string gets another hash than its decoded form (keys are
+// letters and digits, and never differ). A value that already starts with
+// "[MASKED:" is never masked again, which makes masking idempotent.
 //
 // What counts as a secret:
 //   - the value after a name that IsSecretKey accepts, followed by ':' or '='
