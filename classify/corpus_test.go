@@ -15,6 +15,13 @@ import (
 	"github.com/sdtriage/sdtriage/rules"
 )
 
+// The labelled corpus (testdata/corpus/*.ndjson, one file per category plus
+// successes) holds hand-written records in the wording of real providers and
+// clients; each label names where its wording comes from. Most of it was
+// written without looking at the rules, in batches that were measured before
+// the rules were changed for them, so the accuracy below is not only a
+// measure of records the rules were fitted to.
+
 // corpusRecord is one line of testdata/corpus/*.ndjson: the record without
 // its label, and the label.
 type corpusRecord struct {
