@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -28,8 +29,9 @@ type generateConfig struct {
 	Rate float64
 	// Out is the output file, "-" for stdout. Default: "-".
 	Out string
-	// Brokers and Topic select Kafka output (comma-separated host:port
-	// list). Defaults: $KAFKA_BROKERS, $KAFKA_TOPIC.
+	// Brokers and Topic of Kafka output (comma-separated host:port list).
+	// Defaults, as for ingest run: $KAFKA_BROKERS or 127.0.0.1:9092,
+	// $KAFKA_TOPIC or sdtriage.api-calls.
 	Brokers, Topic string
 	// Batch is the number of records per Kafka write. Default: 1000.
 	Batch int
@@ -97,8 +99,8 @@ func parseGenerateFlags(args []string, stderr io.Writer, getenv func(string) str
 	fs.IntVar(&cfg.Records, "count", 100000, "number of records")
 	rate := fs.String("rate", "0", "records per second, e.g. 500 or 500/s; 0 means as fast as possible")
 	fs.StringVar(&cfg.Out, "out", "-", "output file, - for stdout")
-	fs.StringVar(&cfg.Brokers, "kafka-brokers", "", "Kafka brokers, comma-separated host:port (env KAFKA_BROKERS)")
-	fs.StringVar(&cfg.Topic, "kafka-topic", "", "Kafka topic to write to (env KAFKA_TOPIC)")
+	fs.StringVar(&cfg.Brokers, "kafka-brokers", "", "Kafka brokers, comma-separated host:port (env KAFKA_BROKERS, default 127.0.0.1:9092)")
+	fs.StringVar(&cfg.Topic, "kafka-topic", "", "Kafka topic to write to (env KAFKA_TOPIC, default "+defaultTopic+")")
 	fs.IntVar(&cfg.Batch, "kafka-batch", 1000, "records per Kafka write")
 	fs.Float64Var(&cfg.SuccessRate, "success-rate", traffic.DefaultSuccessRate, "share of calls that succeed outside incidents")
 	fs.Float64Var(&cfg.ECSRate, "ecs-rate", traffic.DefaultECSRate, "share of records in Elastic Common Schema spellings")
@@ -113,22 +115,15 @@ func parseGenerateFlags(args []string, stderr io.Writer, getenv func(string) str
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	cfg.kafka = set["kafka-brokers"] || set["kafka-topic"]
-	if cfg.Brokers == "" {
-		cfg.Brokers = getenv("KAFKA_BROKERS")
-	}
-	if cfg.Topic == "" {
-		cfg.Topic = getenv("KAFKA_TOPIC")
-	}
+	cfg.kafka = set["kafka-brokers"] || set["kafka-topic"] || set["kafka-batch"]
+	cfg.Brokers = cmp.Or(cfg.Brokers, getenv("KAFKA_BROKERS"), "127.0.0.1:9092")
+	cfg.Topic = cmp.Or(cfg.Topic, getenv("KAFKA_TOPIC"), defaultTopic)
 	if cfg.kafka {
 		if set["out"] {
 			problems = append(problems, "--out and --kafka-* are exclusive: write to a file or to Kafka")
 		}
-		if cfg.Brokers == "" {
-			problems = append(problems, "--kafka-brokers (or KAFKA_BROKERS) is required for Kafka output")
-		}
-		if cfg.Topic == "" {
-			problems = append(problems, "--kafka-topic (or KAFKA_TOPIC) is required for Kafka output")
+		if len(splitList(cfg.Brokers)) == 0 {
+			problems = append(problems, fmt.Sprintf("--kafka-brokers: no broker in %q", cfg.Brokers))
 		}
 		if cfg.Batch <= 0 {
 			problems = append(problems, fmt.Sprintf("--kafka-batch must be positive, got %d", cfg.Batch))
@@ -273,14 +268,8 @@ type messageWriter interface {
 // replicas, so that a record counted as written is in the topic. Messages
 // are keyed by request id: the attempts of one request stay in order.
 func newKafkaWriter(cfg generateConfig) *kafka.Writer {
-	var brokers []string
-	for _, b := range strings.Split(cfg.Brokers, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			brokers = append(brokers, b)
-		}
-	}
 	return &kafka.Writer{
-		Addr:                   kafka.TCP(brokers...),
+		Addr:                   kafka.TCP(splitList(cfg.Brokers)...),
 		Topic:                  cfg.Topic,
 		Balancer:               &kafka.Hash{},
 		RequiredAcks:           kafka.RequireAll,

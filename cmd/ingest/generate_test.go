@@ -41,6 +41,11 @@ func TestGenerateFlags(t *testing.T) {
 				t.Error("KAFKA_* in the environment switched the output to Kafka")
 			}
 		}},
+		{name: "kafka defaults as ingest run", args: []string{"--kafka-batch", "10"}, check: func(t *testing.T, cfg generateConfig) {
+			if !cfg.kafka || cfg.Brokers != "127.0.0.1:9092" || cfg.Topic != defaultTopic {
+				t.Errorf("kafka config: %+v", cfg)
+			}
+		}},
 		{name: "kafka from env values", args: []string{"--kafka-topic", "t2", "--rate", "250/s"}, env: env, check: func(t *testing.T, cfg generateConfig) {
 			if !cfg.kafka || cfg.Brokers != "k1:9092,k2:9092" || cfg.Topic != "t2" || cfg.Rate != 250 {
 				t.Errorf("kafka config: %+v", cfg)
@@ -52,11 +57,12 @@ func TestGenerateFlags(t *testing.T) {
 			}
 		}},
 		{name: "every problem at once", args: []string{"--count", "0", "--from", "yesterday", "--rate", "fast", "--kafka-brokers", "k:9092", "--out", "x", "--leak-rate", "2", "extra"},
-			code: usageExitCode, stderr: []string{"unexpected arguments: extra", "--out and --kafka-* are exclusive", "--kafka-topic (or KAFKA_TOPIC) is required",
+			code: usageExitCode, stderr: []string{"unexpected arguments: extra", "--out and --kafka-* are exclusive",
 				`--from: want RFC 3339 (2026-11-01T00:00:00Z) or a date (2026-11-01), got "yesterday"`, `--rate: want a number`, "records must be positive, got 0",
 				"leak rate must be between 0 and 1, got 2"}},
 		{name: "empty period", args: []string{"--from", "2026-11-02", "--to", "2026-11-01"}, code: usageExitCode, stderr: []string{"is not after start"}},
 		{name: "bad batch", args: []string{"--kafka-topic", "t", "--kafka-brokers", "k:1", "--kafka-batch", "0"}, code: usageExitCode, stderr: []string{"--kafka-batch must be positive"}},
+		{name: "no broker", args: []string{"--kafka-brokers", " , "}, code: usageExitCode, stderr: []string{`--kafka-brokers: no broker in " , "`}},
 		{name: "unknown flag", args: []string{"--bogus"}, code: usageExitCode, stderr: []string{"flag provided but not defined: -bogus"}},
 		{name: "help", args: []string{"-h"}, code: successExitCode, stderr: []string{"Usage: ingest generate", "-kafka-brokers"}},
 	}
