@@ -35,8 +35,9 @@ import (
 //   - bare "Bearer <token>" and "Basic <token>" when the token looks like a
 //     credential;
 //   - provider keys by prefix: sk-... (OpenAI, Stability, Anthropic),
-//     r8_... (Replicate), hf_... (Hugging Face), with at least 16 characters
-//     after the prefix including a digit or an upper-case letter;
+//     r8_... (Replicate), hf_... (Hugging Face), AIza... (Google), with at
+//     least 16 characters after the prefix including a digit or an
+//     upper-case letter;
 //   - JSON Web Tokens (eyJ... three dot-separated base64url segments);
 //   - the password in URL user info (scheme://user:password@host).
 
@@ -227,9 +228,9 @@ func secretEnding(t uint32) bool {
 // anchors marks the bytes at which a secret can be recognised: the
 // separator after a secret-named key (':' '='), the prefix ends of provider
 // keys ("sk-", "r8_", "hf_"), the first letter of "bearer" and "basic", and
-// the 'J' of a JWT's "eyJ". They are rare in ordinary text, so the common
+// the 'J' of a JWT's "eyJ", the 'z' of a Google API key's "AIza". They are rare in ordinary text, so the common
 // case (no secret) is one pass of table look-ups and a few closer looks.
-var anchors = [256]bool{':': true, '=': true, '-': true, '_': true, 'b': true, 'B': true, 'J': true}
+var anchors = [256]bool{':': true, '=': true, '-': true, '_': true, 'b': true, 'B': true, 'J': true, 'z': true}
 
 // nextSecret returns the bounds of the first secret in s that starts at or
 // after from, or -1, -1.
@@ -259,6 +260,10 @@ func nextSecret(s string, from int) (start, end int) {
 		case 'J':
 			if i >= 2 && s[i-2] == 'e' && s[i-1] == 'y' {
 				start, end, ok = jwt(s, i-2)
+			}
+		case 'z':
+			if i >= 2 && s[i-2] == 'A' && s[i-1] == 'I' && i+1 < len(s) && s[i+1] == 'a' {
+				start, end, ok = prefixedKey(s, i-2, i+2)
 			}
 		}
 		if ok && start >= from {

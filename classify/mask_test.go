@@ -24,7 +24,8 @@ func TestMaskString(t *testing.T) {
 	}{
 		// Nothing to mask: the text comes back unchanged.
 		{"plain error", `Post "https://api.stability.ai/v2beta/stable-image/generate/core": dial tcp: lookup api.stability.ai: no such host`, ""},
-		{"ordinary words", "task-queue desk-top risk-based sk-learn hf_hub_download r8_x basic authentication Bearer token is missing", ""},
+		{"ordinary words", "task-queue desk-top risk-based sk-learn hf_hub_download r8_x basic authentication Bearer token is missing AIzawhat", ""},
+		{"google key in text", "API key not valid: " + googleKey + ".", "API key not valid: [MASKED:…OOG1]."},
 		{"prose token", "invalid token: expired; secret: not found; key: value", ""},
 		{"key names are not keys", `{"api_key_id":"prod-eu-1","token_type":"bearer","max_tokens":64}`, ""},
 		{"provider already redacted", "Incorrect API key provided: sk-proj-****************************************abcd.", ""},
@@ -112,6 +113,51 @@ func TestMaskString(t *testing.T) {
 	}
 }
 
+// TestMaskEveryKindEveryPosition plants each kind of credential in each
+// place where logs carry one; none may survive, and the rest of the text
+// must.
+func TestMaskEveryKindEveryPosition(t *testing.T) {
+	// Keys recognisable by their shape alone, and keys only their place
+	// gives away (a Basic credential, an Azure key of 32 hex digits).
+	shaped := map[string]string{
+		"openai": openaiKey, "stability": stabilityKey, "anthropic": anthropicKey, "replicate": replicateKey,
+		"huggingface": hfKey, "jwt": jwtToken, "google": googleKey,
+	}
+	unshaped := map[string]string{"basic": basicCred, "azure hex": "68485ab05e73af51b9fa799c1e7f1c75"}
+	freeText := map[string]string{
+		"error text": "request failed with %s: 401 Unauthorized",
+		"body json":  `{"error":{"message":"Incorrect API key provided: %s","code":"invalid_api_key"}}`,
+	}
+	named := map[string]string{
+		"json field":       `{"prompt":"a cat","api_key":"%s"}`,
+		"escaped json":     `{"body":"{\"token\":\"%s\"}"}`,
+		"url query":        "https://api.example.com/v1/generate?api_key=%s&steps=30",
+		"header dump":      "POST /v1/x HTTP/1.1\r\nAuthorization: Bearer %s\r\nAccept: */*\r\n",
+		"x-api-key header": "x-api-key: %s\nAccept: image/png",
+		"python dict":      "headers={'Content-Type': 'application/json', 'Authorization': 'Bearer %s'}",
+		"go header map":    "map[Authorization:[Bearer %s] Content-Type:[application/json]]",
+		"env dump":         "OPENAI_API_KEY=%s HOME=/root",
+		"url password":     "dial http://svc:%s@proxy.corp:3128: connect: connection refused",
+	}
+	check := func(kinds, positions map[string]string) {
+		for kn, key := range kinds {
+			for pn, pos := range positions {
+				got := MaskString(strings.Replace(pos, "%s", key, 1))
+				if strings.Contains(got, key) || !strings.Contains(got, maskPrefix) {
+					t.Errorf("%s in %s: %q", kn, pn, got)
+				}
+				before, after, _ := strings.Cut(pos, "%s")
+				if !strings.HasPrefix(got, before) || !strings.HasSuffix(got, after) {
+					t.Errorf("%s in %s: the text around the key changed: %q", kn, pn, got)
+				}
+			}
+		}
+	}
+	check(shaped, freeText)
+	check(shaped, named)
+	check(unshaped, named)
+}
+
 func TestMaskValue(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{openaiKey, "[MASKED:…OAI1]"},
@@ -159,7 +205,7 @@ func TestIsSecretKey(t *testing.T) {
 }
 
 // plantedSecrets are the credentials FuzzMask plants; none may survive.
-var plantedSecrets = []string{openaiKey, stabilityKey, anthropicKey, replicateKey, hfKey, jwtToken}
+var plantedSecrets = []string{openaiKey, stabilityKey, anthropicKey, replicateKey, hfKey, jwtToken, googleKey}
 
 func FuzzMask(f *testing.F) {
 	f.Add("Authorization: Bearer xyz", 0)
@@ -167,7 +213,7 @@ func FuzzMask(f *testing.F) {
 	f.Add("https://u:p@h/?key=v&token=t", 2)
 	f.Add("map[X-Api-Key:[k]]", 3)
 	f.Add(`{\"secret\":\"s\"}`, 4)
-	f.Add("task-desk-top sk- r8_ hf_ eyJ", 5)
+	f.Add("task-desk-top sk- r8_ hf_ eyJ AIza", 5)
 	f.Fuzz(func(t *testing.T, s string, n int) {
 		got := MaskString(s)
 		if again := MaskString(got); again != got {
