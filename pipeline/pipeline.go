@@ -165,7 +165,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	records := make(chan fetched, 1024)
 	batches := make(chan *batch, o.Workers)
 	var wg sync.WaitGroup
-	wg.Go(func() { p.fetch(fetchCtx, reader, records) })
+	wg.Go(func() { p.fetch(fetchCtx, drainCtx, reader, records) })
 	wg.Go(func() { p.batch(drainCtx, records, batches) })
 	var workers sync.WaitGroup
 	for range o.Workers {
@@ -222,7 +222,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		return p.failErr
 	}
 	if n := len(p.sem); n > 0 {
-		return fmt.Errorf("shutdown deadline reached with %d records not acknowledged; they were not committed and will be redelivered", n)
+		return fmt.Errorf("shutdown deadline reached with %d record(s) not acknowledged; they were not committed and will be redelivered", n)
 	}
 	if commitErr != nil {
 		return fmt.Errorf("final offset commit: %w", commitErr)
@@ -241,8 +241,9 @@ func (p *Pipeline) fail(err error) {
 }
 
 // fetch reads records into out until ctx ends, holding a slot of the
-// in-flight limit for each.
-func (p *Pipeline) fetch(ctx context.Context, reader *kafka.Reader, out chan<- fetched) {
+// in-flight limit for each. A fetched record is always handed on, unless
+// drain ends: the batcher drains out until fetching stops.
+func (p *Pipeline) fetch(ctx, drain context.Context, reader *kafka.Reader, out chan<- fetched) {
 	defer close(out)
 	lag := map[int]prometheus.Gauge{}
 	for {
@@ -270,7 +271,7 @@ func (p *Pipeline) fetch(ctx context.Context, reader *kafka.Reader, out chan<- f
 		g.Set(float64(m.HighWaterMark - m.Offset - 1))
 		select {
 		case out <- fetched{msg: m, ticket: t}:
-		case <-ctx.Done():
+		case <-drain.Done():
 			return // tracked, never acknowledged: not committed, redelivered later
 		}
 	}
