@@ -25,7 +25,8 @@ import (
 type Config struct {
 	// Seed makes the output reproducible.
 	Seed int64
-	// Start and End bound the timestamps. Required; End after Start.
+	// Start and End bound the timestamps. Required; End at least a second
+	// after Start.
 	Start, End time.Time
 	// Records is how many records Next produces. Required, > 0.
 	Records int
@@ -62,6 +63,8 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("start and end times are required"))
 	} else if !c.End.After(c.Start) {
 		errs = append(errs, fmt.Errorf("end %s is not after start %s", c.End.Format(time.RFC3339), c.Start.Format(time.RFC3339)))
+	} else if c.End.Sub(c.Start) < time.Second {
+		errs = append(errs, fmt.Errorf("the period from %s to %s is shorter than a second", c.Start.Format(time.RFC3339Nano), c.End.Format(time.RFC3339Nano)))
 	}
 	if c.Records <= 0 {
 		errs = append(errs, fmt.Errorf("records must be positive, got %d", c.Records))

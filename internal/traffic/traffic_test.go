@@ -252,6 +252,7 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{Config{}, []string{"start and end times are required", "records must be positive"}},
 		{Config{Start: weekStart, End: weekStart, Records: 1}, []string{"is not after start"}},
+		{Config{Start: weekStart, End: weekStart.Add(time.Millisecond), Records: 1}, []string{"shorter than a second"}},
 		{Config{Start: weekStart, End: weekStart.Add(time.Hour), Records: 1, SuccessRate: 2, LeakRate: -1},
 			[]string{"success rate must be between 0 and 1, got 2", "leak rate must be between 0 and 1, got -1"}},
 	}
