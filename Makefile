@@ -8,6 +8,10 @@ FUZZTIME ?= 10s
 
 .PHONY: build up down test vet fuzz bench demo clean
 
+## demo: start the servers, generate two weeks of traffic, ingest it, print the report
+demo:
+	scripts/demo.sh
+
 build:
 	$(GO) build -o bin/ ./cmd/...
 
