@@ -852,3 +852,34 @@ func TestSetup(t *testing.T) {
 		t.Errorf("CheckSetup with an old template = %v, want it outdated", err)
 	}
 }
+
+// TestIngestSASL consumes through the broker's SASL_SSL listener with each
+// SASL mechanism, trusting the test CA (KAFKA_SASL_BROKERS and friends from
+// testenv.sh env), and dead-letters through it too.
+func TestIngestSASL(t *testing.T) {
+	brokers, ca := os.Getenv("KAFKA_SASL_BROKERS"), os.Getenv("KAFKA_SASL_CA_FILE")
+	if brokers == "" || ca == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("KAFKA_SASL_BROKERS and KAFKA_SASL_CA_FILE are not set and CI=true: export the lines of testenv.sh env")
+		}
+		t.Skip("KAFKA_SASL_BROKERS is not set: export the lines of testenv.sh env")
+	}
+	e := newEnv(t, 1)
+	e.runSetup()
+	recs := generate(t, 500, 0.02)
+	e.produce(recs)
+	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		e.group = e.topic + "-" + strings.ToLower(mech)
+		p := e.startIngest("KAFKA_BROKERS="+brokers, "KAFKA_GROUP="+e.group, "KAFKA_SASL_MECHANISM="+mech,
+			"KAFKA_USERNAME="+os.Getenv("KAFKA_SASL_USERNAME"), "KAFKA_PASSWORD="+os.Getenv("KAFKA_SASL_PASSWORD"),
+			"KAFKA_CA_FILE="+ca)
+		e.waitCommitted(time.Minute)
+		if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
+			t.Fatalf("%s: exit code %d after SIGTERM, want 0", mech, code)
+		}
+		if strings.Contains(p.out.String(), os.Getenv("KAFKA_SASL_PASSWORD")) {
+			t.Errorf("%s: the log shows the SASL password", mech)
+		}
+	}
+	e.checkExactlyOnce(recs)
+}
