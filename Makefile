@@ -46,5 +46,13 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
 
+## bench: the micro-benchmarks on one core, then the end-to-end run on the
+## real servers: records/s against the consume and index ceilings, and the
+## ingester's peak memory with a backlog of BENCH_RECORDS records.
+BENCH_RECORDS ?= 1000000
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem -cpu 1 ./classify ./pipeline ./cmd/ingest
+	$(TESTENV) with $(GO) run ./internal/e2ebench --records $(BENCH_RECORDS)
+
 clean:
 	rm -rf bin

@@ -70,6 +70,8 @@ public class SdtriageTestNode extends Node {
             .put("discovery.type", "single-node")
             // A test node on a shared disk must not turn read-only at 95% full.
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
+            // Tests and benchmarks remove their own indices by pattern.
+            .put("action.destructive_requires_name", false)
             .build();
         Environment environment = InternalSettingsPreparer.prepareEnvironment(
             settings, Map.of(), state.resolve("config"), () -> "sdtriage-es");

@@ -1,0 +1,378 @@
+// Command e2ebench measures the ingester end to end on real servers (make
+// bench): records per second from a Kafka backlog into Elasticsearch, set
+// against two ceilings measured in the same run on the same records, and the
+// ingester's peak resident memory while it works through that backlog.
+//
+//   - consume ceiling: a kafka-go consumer group reading the backlog and
+//     committing, doing no other work;
+//   - index ceiling: the same records, classified beforehand, bulk-indexed
+//     straight into Elasticsearch with the ingester's batch size and number
+//     of concurrent bulk requests;
+//   - end to end: the ingest binary, as users run it, from start until every
+//     record is consumed and nothing is in flight.
+//
+// It reads KAFKA_BROKERS and ELASTICSEARCH_URL like the tests, and removes
+// its topic, indices and templates when it ends.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/sdtriage/sdtriage/classify"
+	"github.com/sdtriage/sdtriage/internal/traffic"
+	"github.com/sdtriage/sdtriage/rules"
+)
+
+func main() {
+	records := flag.Int("records", 1_000_000, "records in the backlog")
+	partitions := flag.Int("partitions", 4, "partitions of the backlog topic")
+	batch := flag.Int("batch-size", 1000, "records per bulk request (as ingest --batch-size)")
+	workers := flag.Int("workers", 2, "concurrent bulk requests (as ingest --workers)")
+	ingestBin := flag.String("ingest", "bin/ingest", "the ingest binary to measure")
+	flag.Parse()
+
+	brokers := strings.Split(env("KAFKA_BROKERS"), ",")
+	esURL := strings.TrimRight(env("ELASTICSEARCH_URL"), "/")
+	run := fmt.Sprintf("bench-%d", time.Now().Unix())
+	b := &bench{brokers: brokers, es: esURL, run: run, batch: *batch, workers: *workers}
+	atExit = b.cleanup
+	defer b.cleanup()
+
+	fmt.Printf("e2ebench: %d records, %d partitions, batch %d, %d bulk workers, run %s\n",
+		*records, *partitions, *batch, *workers, run)
+
+	t0 := time.Now()
+	must(b.produce(*records, *partitions))
+	fmt.Printf("backlog produced in %.1fs\n", time.Since(t0).Seconds())
+
+	consume := b.consumeCeiling(*records)
+	fmt.Printf("consume ceiling: %8.0f records/s\n", consume)
+
+	index := b.indexCeiling()
+	fmt.Printf("index ceiling:   %8.0f records/s\n", index)
+
+	e2e, peak := b.endToEnd(*ingestBin, *records)
+	fmt.Printf("end to end:      %8.0f records/s\n", e2e)
+
+	lower := min(consume, index)
+	fmt.Println()
+	fmt.Printf("end to end / consume ceiling: %5.1f%%\n", 100*e2e/consume)
+	fmt.Printf("end to end / index ceiling:   %5.1f%%\n", 100*e2e/index)
+	fmt.Printf("end to end / lower ceiling:   %5.1f%%  (target >= 85%%)\n", 100*e2e/lower)
+	fmt.Printf("ingest peak resident memory:  %5.1f MB with a backlog of %d records (target < 150 MB)\n",
+		float64(peak)/(1<<20), *records)
+}
+
+type bench struct {
+	brokers        []string
+	es, run        string
+	batch, workers int
+	values         [][]byte // the backlog, in production order
+	docs           []doc    // the classified documents, for the index ceiling
+}
+
+type doc struct {
+	index string
+	id    string
+	body  []byte
+}
+
+func (b *bench) topic() string { return "sdtriage." + b.run }
+
+// produce writes n generated records to a new topic of p partitions and keeps
+// them for the index ceiling.
+func (b *bench) produce(n, p int) error {
+	conn, err := kafka.Dial("tcp", b.brokers[0])
+	if err != nil {
+		return err
+	}
+	ctrl, err := conn.Controller()
+	conn.Close()
+	if err != nil {
+		return err
+	}
+	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return err
+	}
+	err = cc.CreateTopics(kafka.TopicConfig{Topic: b.topic(), NumPartitions: p, ReplicationFactor: 1})
+	cc.Close()
+	if err != nil {
+		return err
+	}
+
+	end := time.Now().UTC().Truncate(time.Hour)
+	g, err := traffic.New(traffic.NewConfig(42, end.Add(-14*24*time.Hour), end, n))
+	if err != nil {
+		return err
+	}
+	w := &kafka.Writer{Addr: kafka.TCP(b.brokers...), Topic: b.topic(), Balancer: &kafka.RoundRobin{},
+		BatchSize: 5000, BatchBytes: 8 << 20, BatchTimeout: 20 * time.Millisecond, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	msgs := make([]kafka.Message, 0, 5000)
+	b.values = make([][]byte, 0, n)
+	for i := 0; i < n; i++ {
+		v := g.Next(nil)
+		b.values = append(b.values, v)
+		msgs = append(msgs, kafka.Message{Value: v})
+		if len(msgs) == cap(msgs) || i == n-1 {
+			if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+				return err
+			}
+			msgs = msgs[:0]
+		}
+	}
+	return nil
+}
+
+// consumeCeiling reads the whole backlog in a consumer group of its own,
+// committing every 1,000 records, and returns records per second.
+func (b *bench) consumeCeiling(n int) float64 {
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: b.brokers, Topic: b.topic(), GroupID: b.run + "-consume",
+		StartOffset: kafka.FirstOffset, MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 250 * time.Millisecond})
+	defer r.Close()
+	ctx := context.Background()
+	start := time.Now()
+	pending := make([]kafka.Message, 0, 1000)
+	for i := 0; i < n; i++ {
+		m, err := r.FetchMessage(ctx)
+		must(err)
+		pending = append(pending, m)
+		if len(pending) == cap(pending) || i == n-1 {
+			must(r.CommitMessages(ctx, pending...))
+			pending = pending[:0]
+		}
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// indexCeiling classifies the backlog (untimed), then bulk-indexes the
+// documents into indices of their own with the ingester's batch size and
+// concurrency, and returns records per second.
+func (b *bench) indexCeiling() float64 {
+	c, err := classify.New(rules.Default())
+	must(err)
+	prefix := b.run + "-ceiling"
+	must(b.putTemplate(prefix))
+	ingested := time.Now()
+	b.docs = make([]doc, 0, len(b.values))
+	for i, v := range b.values {
+		body, res, err := c.AppendDocument(nil, v, classify.Source{Topic: b.topic(), Offset: int64(i)}, ingested)
+		must(err)
+		ts := res.Timestamp
+		if ts.IsZero() {
+			ts = ingested
+		}
+		b.docs = append(b.docs, doc{index: prefix + "-" + ts.UTC().Format("2006.01.02"), id: strconv.Itoa(i), body: body})
+	}
+
+	batches := make(chan []doc)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < b.workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf bytes.Buffer
+			for docs := range batches {
+				buf.Reset()
+				for _, d := range docs {
+					fmt.Fprintf(&buf, `{"create":{"_index":%q,"_id":%q}}`+"\n", d.index, d.id)
+					buf.Write(d.body)
+					buf.WriteByte('\n')
+				}
+				b.bulk(buf.Bytes())
+			}
+		}()
+	}
+	for i := 0; i < len(b.docs); i += b.batch {
+		batches <- b.docs[i:min(i+b.batch, len(b.docs))]
+	}
+	close(batches)
+	wg.Wait()
+	return float64(len(b.docs)) / time.Since(start).Seconds()
+}
+
+func (b *bench) bulk(body []byte) {
+	resp, err := http.Post(b.es+"/_bulk", "application/x-ndjson", bytes.NewReader(body))
+	must(err)
+	defer resp.Body.Close()
+	var r struct {
+		Errors bool `json:"errors"`
+	}
+	must(json.NewDecoder(resp.Body).Decode(&r))
+	if resp.StatusCode != 200 || r.Errors {
+		die("bulk request failed: HTTP %d, errors=%v", resp.StatusCode, r.Errors)
+	}
+}
+
+// endToEnd runs the ingest binary on the backlog with a group and index
+// prefix of its own until every record is consumed and none is in flight,
+// sampling its resident memory; it returns records per second and the
+// peak resident set size in bytes.
+func (b *bench) endToEnd(bin string, n int) (float64, int64) {
+	prefix := b.run + "-ingest"
+	metrics := freeAddr()
+	env := append(os.Environ(),
+		"KAFKA_TOPIC="+b.topic(), "KAFKA_GROUP="+b.run+"-ingest", "ELASTICSEARCH_INDEX="+prefix,
+		"METRICS_ADDR="+metrics, "BATCH_SIZE="+strconv.Itoa(b.batch), "BULK_WORKERS="+strconv.Itoa(b.workers))
+	setup := exec.Command(bin, "setup")
+	setup.Env, setup.Stderr = env, os.Stderr
+	must(setup.Run())
+
+	logPath := filepath.Join(os.TempDir(), b.run+"-ingest.log")
+	logFile, err := os.Create(logPath)
+	must(err)
+	defer logFile.Close()
+	cmd := exec.Command(bin, "run")
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, logFile, logFile
+	start := time.Now()
+	must(cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	var peak int64
+	var elapsed time.Duration
+	for {
+		select {
+		case err := <-done:
+			die("ingest exited before catching up (%v); log: %s", err, logPath)
+		case <-time.After(100 * time.Millisecond):
+		}
+		peak = max(peak, rss(cmd.Process.Pid))
+		consumed, inflight, ok := progress(metrics)
+		if ok && consumed >= float64(n) && inflight == 0 {
+			elapsed = time.Since(start)
+			break
+		}
+	}
+	peak = max(peak, rss(cmd.Process.Pid))
+	must(cmd.Process.Signal(syscall.SIGTERM))
+	if err := <-done; err != nil {
+		die("ingest did not stop cleanly: %v; log: %s", err, logPath)
+	}
+	os.Remove(logPath)
+	return float64(n) / elapsed.Seconds(), peak
+}
+
+// progress reads records consumed and in flight from the ingester's metrics.
+func progress(addr string) (consumed, inflight float64, ok bool) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, 0, false
+	}
+	defer resp.Body.Close()
+	var seen int
+	s := bufio.NewScanner(resp.Body)
+	for s.Scan() {
+		name, value, found := strings.Cut(s.Text(), " ")
+		if !found {
+			continue
+		}
+		switch name {
+		case "sdtriage_records_consumed_total":
+			consumed, _ = strconv.ParseFloat(value, 64)
+			seen++
+		case "sdtriage_records_in_flight":
+			inflight, _ = strconv.ParseFloat(value, 64)
+			seen++
+		}
+	}
+	return consumed, inflight, seen == 2
+}
+
+// rss returns the resident set size of pid in bytes (VmRSS), or 0.
+func rss(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// putTemplate installs the ingester's index template for prefix, so that the
+// index ceiling indexes into the same mappings as the ingester.
+func (b *bench) putTemplate(prefix string) error {
+	cmd := exec.Command("bin/ingest", "setup")
+	cmd.Env = append(os.Environ(), "ELASTICSEARCH_INDEX="+prefix)
+	cmd.Stderr = io.Discard
+	return cmd.Run()
+}
+
+// cleanup removes the run's topic, indices and templates.
+func (b *bench) cleanup() {
+	if conn, err := kafka.Dial("tcp", b.brokers[0]); err == nil {
+		if ctrl, err := conn.Controller(); err == nil {
+			if cc, err := kafka.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port))); err == nil {
+				cc.DeleteTopics(b.topic())
+				cc.Close()
+			}
+		}
+		conn.Close()
+	}
+	for _, p := range []string{b.run + "-ceiling", b.run + "-ingest"} {
+		del(b.es + "/" + p + "-*")
+		del(b.es + "/_index_template/" + p)
+	}
+}
+
+func del(url string) {
+	req, _ := http.NewRequest(http.MethodDelete, url, nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func env(name string) string {
+	v := os.Getenv(name)
+	if v == "" {
+		die("%s is not set: run through `make bench`, or export what `make up` prints", name)
+	}
+	return v
+}
+
+func must(err error) {
+	if err != nil {
+		die("%v", err)
+	}
+}
+
+// atExit removes what the run created; die calls it too.
+var atExit = func() {}
+
+func die(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "e2ebench: "+format+"\n", args...)
+	atExit()
+	os.Exit(1)
+}
