@@ -278,7 +278,9 @@ func (e *Elasticsearch) groups(ctx context.Context, o Options, base []any, cur, 
 			hit := pb.Get("sample.hits.hits.0")
 			msg := hit.Get("_source.error.message")
 			order := sampleOrder{millis: hit.Get("sort.0").Int(), partition: sortValue(hit.Get("sort.1")), offset: sortValue(hit.Get("sort.2"))}
-			t.group(g, n, order, sampleMessage(msg.Str, msg.Type == gjson.String, hit.Get("_source.http.response.body.content").Str))
+			t.group(g, n, order, func() string {
+				return sampleMessage(msg.Str, msg.Type == gjson.String, hit.Get("_source.http.response.body.content").Str)
+			})
 		}
 	})
 	if truncated {

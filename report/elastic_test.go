@@ -40,16 +40,19 @@ func esCall(t testing.TB, method, url string, body []byte, contentType string) [
 	return b
 }
 
-// seed installs the index template of package pipeline for prefix and
-// bulk-loads docs into the daily indices <prefix>-YYYY.MM.DD, as `ingest`
-// does; the indices and the template are deleted when the test ends.
-func seed(t testing.TB, url, prefix string, docs [][]byte) {
+// installTemplate installs the index template of package pipeline for
+// prefix, as `ingest setup` does.
+func installTemplate(t testing.TB, url, prefix string) {
 	t.Helper()
 	tmpl, err := json.Marshal(pipeline.Template(prefix, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	esCall(t, http.MethodPut, url+"/_index_template/"+prefix, tmpl, "application/json")
+}
+
+// deleteAtEnd deletes prefix's indices and template when the test ends.
+func deleteAtEnd(t testing.TB, url, prefix string) {
 	t.Cleanup(func() {
 		for _, path := range []string{"/" + prefix + "-*", "/_index_template/" + prefix} {
 			req, _ := http.NewRequest(http.MethodDelete, url+path, nil)
@@ -58,6 +61,15 @@ func seed(t testing.TB, url, prefix string, docs [][]byte) {
 			}
 		}
 	})
+}
+
+// seed installs the index template for prefix and bulk-loads docs into the
+// daily indices <prefix>-YYYY.MM.DD, as `ingest` does; the indices and the
+// template are deleted when the test ends.
+func seed(t testing.TB, url, prefix string, docs [][]byte) {
+	t.Helper()
+	installTemplate(t, url, prefix)
+	deleteAtEnd(t, url, prefix)
 	var body bytes.Buffer
 	flush := func() {
 		if body.Len() == 0 {
@@ -109,7 +121,7 @@ func esSource(t testing.TB, url, prefix string) *Elasticsearch {
 }
 
 // sameReport fails unless a and b are equal but for their source.
-func sameReport(t *testing.T, fromES, fromFile *Report) {
+func sameReport(t testing.TB, fromES, fromFile *Report) {
 	t.Helper()
 	a, b := *fromES, *fromFile
 	a.Source, b.Source = "", ""

@@ -111,16 +111,16 @@ func (t *tally) dim(dimension, key string) *dimTally {
 }
 
 // group adds n failures to g, with a sample that replaces the group's
-// when it is newer.
-func (t *tally) group(g groupKey, n int64, order sampleOrder, sample string) {
+// when it is newer; sample is called only then.
+func (t *tally) group(g groupKey, n int64, order sampleOrder, sample func() string) {
 	gt := t.groups[g]
 	if gt == nil {
-		t.groups[g] = &groupTally{count: n, order: order, sample: sample}
+		t.groups[g] = &groupTally{count: n, order: order, sample: sample()}
 		return
 	}
 	gt.count += n
 	if order.newerThan(gt.order) {
-		gt.order, gt.sample = order, sample
+		gt.order, gt.sample = order, sample()
 	}
 }
 

@@ -30,18 +30,39 @@ const (
 	maxExampleRunes  = 300
 )
 
+// templateRules apply in order; a rule's regexp runs only on text that
+// holds its literal trigger, which keeps templating cheap.
 var templateRules = []struct {
+	trigger     string
 	re          *regexp.Regexp
 	placeholder string
 }{
-	{regexp.MustCompile(`\[MASKED:[^\]]*\]`), "<secret>"},
-	{regexp.MustCompile(`[\w-]*\*{4,}\w*`), "<secret>"},
-	{regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>()\[\]{},]*[^\s"'<>()\[\]{},.:;!?]`), "<url>"},
-	{regexp.MustCompile(`[\w.+-]+@[\w-]+(?:\.[\w-]+)+`), "<email>"},
-	{regexp.MustCompile(`\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`), "<uuid>"},
-	{regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?`), "<time>"},
-	{regexp.MustCompile(`\b\d{1,3}(?:\.\d{1,3}){3}\b`), "<ip>"},
-	{regexp.MustCompile(`\b(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+(?:com|net|org|io|ai|co|dev|app|cloud|internal|local|lan|svc|info|biz|tech|run|site|xyz|us|uk|de|fr|nl|jp|cn|in|eu)\b`), "<host>"},
+	{"[MASKED:", regexp.MustCompile(`\[MASKED:[^\]]*\]`), "<secret>"},
+	{"****", regexp.MustCompile(`[\w-]*\*{4,}\w*`), "<secret>"},
+	{"://", regexp.MustCompile(`\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s"'<>()\[\]{},]*[^\s"'<>()\[\]{},.:;!?]`), "<url>"},
+	{"@", regexp.MustCompile(`[\w.+-]+@[\w-]+(?:\.[\w-]+)+`), "<email>"},
+	{"-", regexp.MustCompile(`\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`), "<uuid>"},
+	{":", regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?`), "<time>"},
+	{".", regexp.MustCompile(`\b\d{1,3}(?:\.\d{1,3}){3}\b`), "<ip>"},
+}
+
+// hostLike finds dotted names; those whose last label is a common
+// top-level domain are host names (requests.exceptions.ReadTimeout is not).
+var hostLike = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9-]*(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}`)
+
+var topLevelDomains = map[string]bool{}
+
+func init() {
+	for _, d := range strings.Fields("com net org io ai co dev app cloud internal local lan svc info biz tech run site xyz us uk de fr nl jp cn in eu") {
+		topLevelDomains[d] = true
+	}
+}
+
+func host(name string) string {
+	if topLevelDomains[strings.ToLower(name[strings.LastIndexByte(name, '.')+1:])] {
+		return "<host>"
+	}
+	return name
 }
 
 // alnum finds the runs of ASCII letters and digits left between the
@@ -52,7 +73,12 @@ var alnum = regexp.MustCompile(`[A-Za-z0-9]+`)
 func MessageTemplate(msg string) string {
 	s := msg
 	for _, r := range templateRules {
-		s = r.re.ReplaceAllString(s, r.placeholder)
+		if strings.Contains(s, r.trigger) {
+			s = r.re.ReplaceAllString(s, r.placeholder)
+		}
+	}
+	if strings.Contains(s, ".") {
+		s = hostLike.ReplaceAllStringFunc(s, host)
 	}
 	s = alnum.ReplaceAllStringFunc(s, templateWord)
 	return cut(strings.Join(strings.Fields(s), " "), maxTemplateRunes)
