@@ -12,10 +12,12 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -107,13 +109,94 @@ var (
 
 // Name returns a name for a topic, group or index that is unique to this
 // test run and valid for both Kafka and Elasticsearch (lower case, no
-// leading punctuation).
+// leading punctuation). When the test ends, the Kafka topics, Elasticsearch
+// indices and index templates whose names start with it are removed, so a
+// long test run does not fill the servers with shards and partitions.
 func Name(t testing.TB) string {
 	base := strings.Trim(unsafe.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
 	if len(base) > 60 {
 		base = base[:60]
 	}
-	return fmt.Sprintf("t-%s-%d-%d", base, time.Now().UnixNano()%1e9, seq.Add(1))
+	name := fmt.Sprintf("t-%s-%d-%d", base, time.Now().UnixNano()%1e9, seq.Add(1))
+	t.Cleanup(func() { remove(name) })
+	return name
+}
+
+// remove deletes, best effort, what a test created under the prefix name.
+// Deleting by exact names works on any cluster, also where deleting by
+// wildcard is forbidden (action.destructive_requires_name).
+func remove(prefix string) {
+	if u := strings.TrimRight(os.Getenv("ELASTICSEARCH_URL"), "/"); u != "" {
+		client := &http.Client{Timeout: 10 * time.Second}
+		for _, index := range lines(client, u+"/_cat/indices/"+prefix+"*?h=index&expand_wildcards=all") {
+			request(client, http.MethodDelete, u+"/"+index)
+		}
+		for _, tmpl := range lines(client, u+"/_cat/templates/"+prefix+"*?h=name") {
+			request(client, http.MethodDelete, u+"/_index_template/"+tmpl)
+		}
+	}
+	if b := os.Getenv("KAFKA_BROKERS"); b != "" {
+		removeTopics(strings.Split(b, ",")[0], prefix)
+	}
+}
+
+func lines(client *http.Client, url string) []string {
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(b))
+}
+
+func request(client *http.Client, method, url string) {
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		return
+	}
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
+func removeTopics(broker, prefix string) {
+	conn, err := kafka.DialContext(context.Background(), "tcp", broker)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	parts, err := conn.ReadPartitions()
+	if err != nil {
+		return
+	}
+	seen := map[string]bool{}
+	var topics []string
+	for _, p := range parts {
+		if strings.HasPrefix(p.Topic, prefix) && !seen[p.Topic] {
+			seen[p.Topic] = true
+			topics = append(topics, p.Topic)
+		}
+	}
+	if len(topics) == 0 {
+		return
+	}
+	ctrl, err := conn.Controller()
+	if err != nil {
+		return
+	}
+	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return
+	}
+	defer cc.Close()
+	cc.DeleteTopics(topics...)
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that nothing listens on now, for
