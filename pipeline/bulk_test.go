@@ -19,6 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
+
+	"github.com/sdtriage/sdtriage/classify"
+	"github.com/sdtriage/sdtriage/internal/traffic"
+	"github.com/sdtriage/sdtriage/rules"
 )
 
 func readFixture(t testing.TB, name string) []byte {
@@ -365,4 +369,43 @@ func BenchmarkBulkBodyAdd(b *testing.B) {
 		}
 	}
 	b.SetBytes(int64(len(body.buf) / max(body.len(), 1)))
+}
+
+// BenchmarkBulkBodyClassify is the batcher's work per record: classify a
+// realistic record, render its document and append it with its create
+// action to the bulk body.
+func BenchmarkBulkBodyClassify(b *testing.B) {
+	c, err := classify.New(rules.Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := traffic.New(traffic.Config{Seed: 1, Records: 4096,
+		Start: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var recs [][]byte
+	size := 0
+	for g.More() {
+		recs = append(recs, g.Next(nil))
+		size += len(recs[len(recs)-1])
+	}
+	b.SetBytes(int64(size / len(recs)))
+	b.ReportAllocs()
+	now := time.Now()
+	var body bulkBody
+	for i := 0; b.Loop(); i++ {
+		if i%1000 == 0 {
+			body.reset()
+		}
+		rec := recs[i%len(recs)]
+		src := classify.Source{Topic: "sdtriage.api-calls", Partition: i % 3, Offset: int64(i)}
+		err := body.add("sdtriage", src.Topic, src.Partition, src.Offset, func(dst []byte) ([]byte, time.Time, error) {
+			doc, res, err := c.AppendDocument(dst, rec, src, now)
+			return doc, res.Timestamp, err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
