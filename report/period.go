@@ -137,9 +137,10 @@ func (p Period) Previous() Period {
 	return q
 }
 
-// Granularity returns Hourly for periods of two days or less, else Daily.
+// Granularity returns Hourly for periods of two days or less (two
+// calendar days even when one has 25 hours), else Daily.
 func (p Period) Granularity() Granularity {
-	if p.To.Sub(p.From) <= 48*time.Hour {
+	if p.To.Sub(p.From) <= 48*time.Hour || (p.midnights() && p.days() <= 2) {
 		return Hourly
 	}
 	return Daily

@@ -86,11 +86,14 @@ func MessageTemplate(msg string) string {
 
 // templateWord templates one run of letters and digits.
 func templateWord(w string) string {
-	letters, digits, hex := 0, 0, true
+	letters, digits, changes, hex := 0, 0, 0, true
 	for i := 0; i < len(w); i++ {
 		c := w[i]
+		if i > 0 && isDigit(c) != isDigit(w[i-1]) {
+			changes++
+		}
 		switch {
-		case c >= '0' && c <= '9':
+		case isDigit(c):
 			digits++
 		default:
 			letters++
@@ -102,8 +105,8 @@ func templateWord(w string) string {
 	switch {
 	case len(w) >= 8 && digits > 0 && letters > 0 && hex:
 		return "<hex>"
-	case len(w) >= 8 && digits >= 2 && letters >= 2:
-		return "<id>"
+	case len(w) >= 8 && digits >= 2 && letters >= 2 && changes >= 2:
+		return "<id>" // letters and digits mixed: not a number with a unit (120000ms)
 	case digits == 0:
 		return w
 	}
