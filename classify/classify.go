@@ -15,7 +15,6 @@ import (
 	"unsafe"
 
 	"github.com/sdtriage/sdtriage/rules"
-	"github.com/tidwall/gjson"
 )
 
 // ErrNotObject is returned for a record that is not a valid JSON object.
@@ -163,9 +162,6 @@ func (c *Classifier) Classify(rec []byte) (Result, error) {
 // run extracts rec into x and classifies it; ex, when not nil, collects
 // the explanation.
 func (c *Classifier) run(x *scratch, rec []byte, ex *Explanation) (outcome, error) {
-	if !gjson.ValidBytes(rec) {
-		return outcome{}, ErrNotObject
-	}
 	x.recJSON = unsafe.String(unsafe.SliceData(rec), len(rec))
 	x.rec.reset()
 	if !x.rec.parse(x.recJSON) {

@@ -141,31 +141,27 @@ type record struct {
 	top       []extra // every top-level member, for field look-ups
 
 	// keyBuf builds dotted paths of nested keys without allocating.
-	keyBuf []byte
+	keyBuf  []byte
+	scanner objectScanner
 }
 
 // reset clears r for reuse, keeping its buffers.
 func (r *record) reset() {
-	extras, top, keyBuf := r.extras[:0], r.top[:0], r.keyBuf[:0]
-	*r = record{extras: extras, top: top, keyBuf: keyBuf}
+	extras, top, keyBuf, scanner := r.extras[:0], r.top[:0], r.keyBuf[:0], r.scanner
+	*r = record{extras: extras, top: top, keyBuf: keyBuf, scanner: scanner}
 }
 
 // has reports whether f was found in the record.
 func (r *record) has(f field) bool { return r.rank[f] != 0 }
 
 // parse fills r from the JSON object in json with one pass over its
-// members. It reports false when json is not a JSON object.
+// members, which also validates it. It reports false when json is not a
+// valid JSON object.
 func (r *record) parse(json string) bool {
-	v := gjson.Parse(json)
-	if !v.IsObject() {
-		return false
-	}
-	v.ForEach(func(key, val gjson.Result) bool {
+	return r.scanner.scanObject(json, func(key, val gjson.Result) {
 		r.top = append(r.top, extra{key: key.Str, val: val})
 		r.member("", key, val)
-		return true
 	})
-	return true
 }
 
 // member handles one member of the object at path prefix ("" for the top

@@ -1,0 +1,383 @@
+package classify
+
+import (
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+)
+
+// maxDepth bounds the nesting of arrays and objects in a record.
+const maxDepth = 1000
+
+// objectScanner validates a JSON object and hands over its top-level
+// members in the same pass. It replaces gjson.Valid followed by
+// gjson.ForEach: one pass instead of two, and strings with escapes are
+// unescaped into a reused buffer (only at the top level, where the fields
+// are) instead of two new allocations each.
+type objectScanner struct {
+	s     string
+	i     int
+	unesc []byte // unescaped strings of the current record
+}
+
+// scanObject validates s as one JSON object (with optional surrounding
+// whitespace) and calls member for each top-level member in order; the
+// strings it passes are valid until the next scanObject. It reports false,
+// possibly after some calls, when s is not a valid JSON object.
+func (p *objectScanner) scanObject(s string, member func(key, val gjson.Result)) bool {
+	p.s, p.i, p.unesc = s, 0, p.unesc[:0]
+	p.space()
+	if !p.byte('{') {
+		return false
+	}
+	p.space()
+	if !p.byte('}') {
+		for {
+			p.space()
+			key, ok := p.str()
+			if !ok {
+				return false
+			}
+			p.space()
+			if !p.byte(':') {
+				return false
+			}
+			p.space()
+			val, ok := p.value()
+			if !ok {
+				return false
+			}
+			member(key, val)
+			p.space()
+			if p.byte('}') {
+				break
+			}
+			if !p.byte(',') {
+				return false
+			}
+		}
+	}
+	p.space()
+	return p.i == len(p.s)
+}
+
+// space skips whitespace.
+func (p *objectScanner) space() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// byte consumes c if it comes next.
+func (p *objectScanner) byte(c byte) bool {
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+// value reads one top-level value as a gjson.Result.
+func (p *objectScanner) value() (gjson.Result, bool) {
+	if p.i >= len(p.s) {
+		return gjson.Result{}, false
+	}
+	start := p.i
+	switch c := p.s[p.i]; {
+	case c == '"':
+		return p.str()
+	case c == '{' || c == '[':
+		if !skipValue(p.s, &p.i, 0) {
+			return gjson.Result{}, false
+		}
+		return gjson.Result{Type: gjson.JSON, Raw: p.s[start:p.i], Index: start}, true
+	case c == 't' || c == 'f' || c == 'n':
+		if !skipValue(p.s, &p.i, 0) {
+			return gjson.Result{}, false
+		}
+		t := gjson.True
+		if c == 'f' {
+			t = gjson.False
+		} else if c == 'n' {
+			t = gjson.Null
+		}
+		return gjson.Result{Type: t, Raw: p.s[start:p.i], Index: start}, true
+	default:
+		if !skipValue(p.s, &p.i, 0) {
+			return gjson.Result{}, false
+		}
+		raw := p.s[start:p.i]
+		num, _ := strconv.ParseFloat(raw, 64) // valid syntax: only a range error, giving ±Inf
+		return gjson.Result{Type: gjson.Number, Raw: raw, Num: num, Index: start}, true
+	}
+}
+
+// str reads a string as a gjson.Result whose Str is unescaped.
+func (p *objectScanner) str() (gjson.Result, bool) {
+	start := p.i
+	if start >= len(p.s) || p.s[start] != '"' {
+		return gjson.Result{}, false
+	}
+	escaped, ok := skipString(p.s, &p.i)
+	if !ok {
+		return gjson.Result{}, false
+	}
+	raw := p.s[start:p.i]
+	inner := raw[1 : len(raw)-1]
+	if escaped {
+		mark := len(p.unesc)
+		p.unesc = appendUnescaped(p.unesc, inner)
+		b := p.unesc[mark:]
+		inner = unsafe.String(unsafe.SliceData(b), len(b))
+	}
+	return gjson.Result{Type: gjson.String, Raw: raw, Str: inner, Index: start}, true
+}
+
+// skipValue validates the JSON value at s[*i:] and moves *i past it.
+func skipValue(s string, i *int, depth int) bool {
+	if *i >= len(s) {
+		return false
+	}
+	switch c := s[*i]; c {
+	case '"':
+		_, ok := skipString(s, i)
+		return ok
+	case '{', '[':
+		if depth >= maxDepth {
+			return false
+		}
+		close := byte('}')
+		if c == '[' {
+			close = ']'
+		}
+		*i++
+		skipSpace(s, i)
+		if *i < len(s) && s[*i] == close {
+			*i++
+			return true
+		}
+		for {
+			skipSpace(s, i)
+			if c == '{' {
+				if *i >= len(s) || s[*i] != '"' {
+					return false
+				}
+				if _, ok := skipString(s, i); !ok {
+					return false
+				}
+				skipSpace(s, i)
+				if *i >= len(s) || s[*i] != ':' {
+					return false
+				}
+				*i++
+				skipSpace(s, i)
+			}
+			if !skipValue(s, i, depth+1) {
+				return false
+			}
+			skipSpace(s, i)
+			if *i >= len(s) {
+				return false
+			}
+			switch s[*i] {
+			case ',':
+				*i++
+			case close:
+				*i++
+				return true
+			default:
+				return false
+			}
+		}
+	case 't':
+		return skipLiteral(s, i, "true")
+	case 'f':
+		return skipLiteral(s, i, "false")
+	case 'n':
+		return skipLiteral(s, i, "null")
+	}
+	return skipNumber(s, i)
+}
+
+// skipSpace skips whitespace.
+func skipSpace(s string, i *int) {
+	for *i < len(s) {
+		switch s[*i] {
+		case ' ', '\t', '\n', '\r':
+			*i++
+		default:
+			return
+		}
+	}
+}
+
+// skipLiteral consumes lit.
+func skipLiteral(s string, i *int, lit string) bool {
+	if len(s)-*i < len(lit) || s[*i:*i+len(lit)] != lit {
+		return false
+	}
+	*i += len(lit)
+	return true
+}
+
+// skipNumber consumes -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func skipNumber(s string, i *int) bool {
+	j := *i
+	if j < len(s) && s[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(s) && s[j] == '0':
+		j++
+	case j < len(s) && '1' <= s[j] && s[j] <= '9':
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+	default:
+		return false
+	}
+	if j < len(s) && s[j] == '.' {
+		j++
+		if j >= len(s) || !isDigit(s[j]) {
+			return false
+		}
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+	}
+	if j < len(s) && (s[j] == 'e' || s[j] == 'E') {
+		j++
+		if j < len(s) && (s[j] == '+' || s[j] == '-') {
+			j++
+		}
+		if j >= len(s) || !isDigit(s[j]) {
+			return false
+		}
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+	}
+	*i = j
+	return true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// skipString consumes the string at s[*i] (which is '"') and reports
+// whether it has escapes.
+func skipString(s string, i *int) (escaped, ok bool) {
+	j := *i + 1
+	for j < len(s) {
+		c := s[j]
+		switch {
+		case c == '"':
+			*i = j + 1
+			return escaped, true
+		case c < 0x20:
+			return false, false
+		case c == '\\':
+			escaped = true
+			if j+1 >= len(s) {
+				return false, false
+			}
+			switch s[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if j+6 > len(s) || !isHex4(s[j+2:j+6]) {
+					return false, false
+				}
+				j += 6
+			default:
+				return false, false
+			}
+		default:
+			j++
+		}
+	}
+	return false, false
+}
+
+// isHex4 reports whether s is four hex digits.
+func isHex4(s string) bool {
+	for k := 0; k < 4; k++ {
+		c := s[k]
+		if !isDigit(c) && !('a' <= c && c <= 'f') && !('A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// appendUnescaped appends the unescaped text of a valid JSON string's
+// content. Lone surrogates become U+FFFD, as in encoding/json.
+func appendUnescaped(dst []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			j := i + 1
+			for j < len(s) && s[j] != '\\' {
+				j++
+			}
+			dst = append(dst, s[i:j]...)
+			i = j
+			continue
+		}
+		switch e := s[i+1]; e {
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			r := rune(hex4(s[i+2 : i+6]))
+			i += 6
+			if utf16.IsSurrogate(r) {
+				r2 := utf8.RuneError
+				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					r2 = utf16.DecodeRune(r, rune(hex4(s[i+2:i+6])))
+				}
+				if r2 != utf8.RuneError {
+					i += 6
+				}
+				r = r2
+			}
+			dst = utf8.AppendRune(dst, r)
+			continue
+		default: // '"', '\\', '/'
+			dst = append(dst, e)
+		}
+		i += 2
+	}
+	return dst
+}
+
+// hex4 decodes four hex digits.
+func hex4(s string) int {
+	n := 0
+	for k := 0; k < 4; k++ {
+		c := s[k]
+		switch {
+		case isDigit(c):
+			n = n<<4 | int(c-'0')
+		case 'a' <= c && c <= 'f':
+			n = n<<4 | int(c-'a'+10)
+		default:
+			n = n<<4 | int(c-'A'+10)
+		}
+	}
+	return n
+}

@@ -1,0 +1,86 @@
+package classify
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+)
+
+// scanMembers runs scanObject and renders the members as key=type:value.
+func scanMembers(s string) (string, bool) {
+	var p objectScanner
+	var out []string
+	ok := p.scanObject(s, func(k, v gjson.Result) {
+		out = append(out, k.Str+"="+v.Type.String()+":"+v.Str+v.Raw)
+	})
+	return strings.Join(out, " "), ok
+}
+
+func TestScanObject(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{`{}`, "", true},
+		{` { "a" : 1 , "b":"x\"y\u00e9\ud83d\ude00\ud800" ,"c":[1,{"d":null}],"e":true,"f":false,"g":null,"h":-1.5e+3} `,
+			`a=Number:1 b=String:x"yé😀` + "\ufffd" + `"x\"y\u00e9\ud83d\ude00\ud800" c=JSON:[1,{"d":null}] e=True:true f=False:false g=Null:null h=Number:-1.5e+3`, true},
+		{`{"k\u0041y":"v"}`, `kAy=String:v"v"`, true},
+		{`[]`, "", false},
+		{`{"a":1`, "a=Number:1", false},
+		{`{"a":1,}`, "a=Number:1", false},
+		{`{"a":01}`, "a=Number:0", false},
+		{`{"a":1.}`, "", false},
+		{`{"a":"\x"}`, "", false},
+		{`{"a":"` + "\n" + `"}`, "", false},
+		{`{"a":tru}`, "", false},
+		{`{"a":[1 2]}`, "", false},
+		{`{"a":{"b"}}`, "", false},
+		{`{"a":1}}`, "a=Number:1", false},
+		{`{"a":1} x`, "a=Number:1", false},
+		{`{a:1}`, "", false},
+		{strings.Repeat("[", maxDepth+2), "", false},
+	}
+	for _, tt := range tests {
+		got, ok := scanMembers(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("scanObject(%q) = %q %t, want %q %t", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// FuzzScanObject checks the validator against encoding/json, and the
+// members against gjson.
+func FuzzScanObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":[1,{"b":"\u00e9"}],"c":-0.5e3}`, `{"a":"\ud800x"}`, `{"a":1 2}`, `[1]`, `{"a":"` + "\xff" + `"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var p objectScanner
+		var keys, vals []string
+		ok := p.scanObject(s, func(k, v gjson.Result) {
+			keys = append(keys, k.Str)
+			vals = append(vals, v.String())
+		})
+		var obj map[string]json.RawMessage
+		want := json.Valid([]byte(s)) && json.Unmarshal([]byte(s), &obj) == nil && obj != nil
+		if ok != want {
+			t.Fatalf("scanObject(%q) = %t, encoding/json says %t", s, ok, want)
+		}
+		if !ok {
+			return
+		}
+		i := 0
+		gjson.Parse(s).ForEach(func(k, v gjson.Result) bool {
+			if i >= len(keys) || keys[i] != k.Str || vals[i] != v.String() {
+				t.Fatalf("%q: member %d differs from gjson's %q=%q", s, i, k.Str, v.String())
+			}
+			i++
+			return true
+		})
+		if i != len(keys) {
+			t.Fatalf("%q: %d members, gjson %d", s, len(keys), i)
+		}
+	})
+}
