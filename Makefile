@@ -37,7 +37,17 @@ test: vet
 # Every fuzz target, as package:Target; `make fuzz FUZZTIME=5m` for a longer run.
 FUZZ_TARGETS := \
 	./rules:FuzzParse \
-	./rules:FuzzParseTests
+	./rules:FuzzParseTests \
+	./classify:FuzzClassify \
+	./classify:FuzzAppendDocument \
+	./classify:FuzzScanObject \
+	./classify:FuzzMask \
+	./classify:FuzzAppendJSONString \
+	./pipeline:FuzzParseBulkResponse \
+	./cmd/ingest:FuzzConfig \
+	./report:FuzzFromNDJSON \
+	./report:FuzzMessageTemplate \
+	./kibana:FuzzParse
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
