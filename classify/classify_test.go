@@ -547,3 +547,16 @@ func TestAnchoredAgrees(t *testing.T) {
 		t.Error("no regexp of the default pack has an anchor plan")
 	}
 }
+
+func TestLookupPath(t *testing.T) {
+	for p, want := range paths {
+		if got, ok := lookupPath(p); !ok || got != want {
+			t.Errorf("lookupPath(%q) = %v %t, want %v", p, got, ok, want)
+		}
+	}
+	for _, p := range []string{"", "x", "statu", "status_codes", "http.response.status", "error.messages"} {
+		if _, ok := lookupPath(p); ok {
+			t.Errorf("lookupPath(%q) found", p)
+		}
+	}
+}

@@ -277,6 +277,10 @@ func skipString(s string, i *int) (escaped, ok bool) {
 	j := *i + 1
 	for j < len(s) {
 		c := s[j]
+		if !strSpecial[c] {
+			j++
+			continue
+		}
 		switch {
 		case c == '"':
 			*i = j + 1
@@ -305,6 +309,15 @@ func skipString(s string, i *int) (escaped, ok bool) {
 	}
 	return false, false
 }
+
+// strSpecial marks the bytes that end a run of plain string content.
+var strSpecial = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // isHex4 reports whether s is four hex digits.
 func isHex4(s string) bool {
