@@ -67,7 +67,7 @@ func (c *Classifier) appendDocument(dst []byte, x *scratch, o outcome, res Resul
 		w.open("http")
 		if r.method != "" || r.requestID != "" {
 			w.open("request")
-			w.masked(x, "method", r.method, 0)
+			w.plain("method", r.method)
 			w.masked(x, "id", r.requestID, 0)
 			w.close()
 		}
@@ -89,7 +89,7 @@ func (c *Classifier) appendDocument(dst []byte, x *scratch, o outcome, res Resul
 	if r.url != "" || x.host != "" || x.path != "" {
 		w.open("url")
 		w.masked(x, "full", r.url, 0)
-		w.masked(x, "domain", x.host, 0)
+		w.plain("domain", x.host)
 		w.masked(x, "path", x.path, 0)
 		w.close()
 	}
@@ -103,7 +103,7 @@ func (c *Classifier) appendDocument(dst []byte, x *scratch, o outcome, res Resul
 
 	if x.provider != "" || r.apiKeyID != "" || r.has(fAttempt) {
 		w.open("labels")
-		w.masked(x, "provider", x.provider, 0)
+		w.plain("provider", x.provider)
 		w.masked(x, "api_key_id", r.apiKeyID, 0)
 		if r.has(fAttempt) {
 			w.int("attempt", r.attempt)
@@ -196,6 +196,15 @@ func (w *docWriter) time(t time.Time) {
 	w.b = append(w.b, '"')
 	w.b = t.UTC().AppendFormat(w.b, time.RFC3339Nano)
 	w.b = append(w.b, '"')
+}
+
+// plain writes a string member that cannot hold a credential (a method,
+// a host name without user info, a provider name); an empty v writes
+// nothing.
+func (w *docWriter) plain(k, v string) {
+	if v != "" {
+		w.str(k, v)
+	}
 }
 
 // masked writes a string member with its secrets masked, cut to limit

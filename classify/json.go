@@ -115,8 +115,7 @@ func (p *objectScanner) value() (gjson.Result, bool) {
 			return gjson.Result{}, false
 		}
 		raw := p.s[start:p.i]
-		num, _ := strconv.ParseFloat(raw, 64) // valid syntax: only a range error, giving ±Inf
-		return gjson.Result{Type: gjson.Number, Raw: raw, Num: num, Index: start}, true
+		return gjson.Result{Type: gjson.Number, Raw: raw, Num: parseNumber(raw), Index: start}, true
 	}
 }
 
@@ -139,6 +138,33 @@ func (p *objectScanner) str() (gjson.Result, bool) {
 		inner = unsafe.String(unsafe.SliceData(b), len(b))
 	}
 	return gjson.Result{Type: gjson.String, Raw: raw, Str: inner, Index: start}, true
+}
+
+// parseNumber converts a valid JSON number. Integers of up to 15 digits,
+// nearly all numbers in a log record, take a fast path; others go through
+// strconv (a range error gives ±Inf, which the callers reject).
+func parseNumber(raw string) float64 {
+	digits := raw
+	if raw[0] == '-' {
+		digits = raw[1:]
+	}
+	if len(digits) <= 15 {
+		n := int64(0)
+		for k := 0; k < len(digits); k++ {
+			c := digits[k]
+			if !isDigit(c) {
+				f, _ := strconv.ParseFloat(raw, 64)
+				return f
+			}
+			n = n*10 + int64(c-'0')
+		}
+		if raw[0] == '-' {
+			return -float64(n)
+		}
+		return float64(n)
+	}
+	f, _ := strconv.ParseFloat(raw, 64)
+	return f
 }
 
 // skipValue validates the JSON value at s[*i:] and moves *i past it.

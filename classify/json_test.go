@@ -2,6 +2,7 @@ package classify
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -83,4 +84,13 @@ func FuzzScanObject(f *testing.F) {
 			t.Fatalf("%q: %d members, gjson %d", s, len(keys), i)
 		}
 	})
+}
+
+func TestParseNumber(t *testing.T) {
+	for _, raw := range []string{"0", "-0", "7", "-42", "1795169360960", "123456789012345", "1234567890123456789", "1.5", "-2e3", "1E400"} {
+		want, _ := strconv.ParseFloat(raw, 64)
+		if got := parseNumber(raw); got != want {
+			t.Errorf("parseNumber(%s) = %v, want %v", raw, got, want)
+		}
+	}
 }
