@@ -76,16 +76,22 @@ type fieldUse struct {
 	aggregated   bool
 }
 
-// kqlTerm is one `field : value` of a KQL query.
-var kqlTerm = regexp.MustCompile(`([@\w.]+)\s*:\s*("(?:[^"\\]|\\.)*"|[^\s()"]+)`)
+// kqlTerm is one `field : value` (or a range, `field >= value`) of a KQL
+// query.
+var kqlTerm = regexp.MustCompile(`([@\w.]+)\s*(:|>=|<=|>|<)\s*("(?:[^"\\]|\\.)*"|[^\s()"]+)`)
 
 // kqlFields returns the field : value pairs of a KQL query made of such
-// terms, and/or/not and parentheses; anything else (free text, ranges,
-// wildcards in field names) is an error, so that no field goes unchecked.
+// terms, and/or/not and parentheses; anything else (free text, wildcards
+// in field names) is an error, so that no field goes unchecked. Range
+// terms are returned with the operator before the value (">=500").
 func kqlFields(q string) ([][2]string, error) {
 	var pairs [][2]string
 	for _, m := range kqlTerm.FindAllStringSubmatch(q, -1) {
-		pairs = append(pairs, [2]string{m[1], strings.Trim(m[2], `"`)})
+		op := m[2]
+		if op == ":" {
+			op = ""
+		}
+		pairs = append(pairs, [2]string{m[1], op + strings.Trim(m[3], `"`)})
 	}
 	for _, w := range strings.Fields(strings.NewReplacer("(", " ", ")", " ").Replace(kqlTerm.ReplaceAllString(q, " "))) {
 		if w != "and" && w != "or" && w != "not" {
@@ -106,6 +112,8 @@ func TestKQLFields(t *testing.T) {
 		{q: `event.outcome:"failure" and (labels.provider : stability or not service.name : "a:b c")`,
 			want: [][2]string{{"event.outcome", "failure"}, {"labels.provider", "stability"}, {"service.name", "a:b c"}}},
 		{q: `@timestamp : * and classification.retryable : true`, want: [][2]string{{"@timestamp", "*"}, {"classification.retryable", "true"}}},
+		{q: `http.response.status_code >= 500 and event.duration<3e10`,
+			want: [][2]string{{"http.response.status_code", ">=500"}, {"event.duration", "<3e10"}}},
 		{q: `timeout`, wantErr: true},
 		{q: `event.outcome : "failure" and timeout`, wantErr: true},
 	} {
@@ -122,13 +130,15 @@ func TestKQLFields(t *testing.T) {
 
 // knownValues are the values a KQL term may compare these fields with.
 func knownValues() map[string][]string {
-	cats := []string{}
+	var cats, reasons []string
 	for _, c := range rules.Categories() {
 		cats = append(cats, string(c))
+		reasons = append(reasons, rules.Reasons(c)...)
 	}
 	return map[string][]string{
 		"event.outcome":            {"success", "failure"},
 		"classification.category":  cats,
+		"classification.reason":    reasons,
 		"classification.retryable": {"true", "false"},
 	}
 }
@@ -146,6 +156,14 @@ func checkKQL(t *testing.T, where, q string, uses *[]fieldUse) {
 		*uses = append(*uses, fieldUse{where: where + " query", field: p[0]})
 		if vals, ok := knownValues()[p[0]]; ok && !slices.Contains(vals, p[1]) {
 			t.Errorf("%s: KQL %q compares %s with %q, which it never holds (known: %s)", where, q, p[0], p[1], strings.Join(vals, ", "))
+		}
+		if p[0] == "classification.rule_id" {
+			prefix, wildcard := strings.CutSuffix(p[1], "*")
+			if !slices.ContainsFunc(rules.Default().Rules, func(r rules.Rule) bool {
+				return r.ID == p[1] || (wildcard && strings.HasPrefix(r.ID, prefix))
+			}) {
+				t.Errorf("%s: KQL %q: no default rule has the id %q", where, q, p[1])
+			}
 		}
 	}
 }
