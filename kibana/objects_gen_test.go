@@ -120,11 +120,11 @@ type grid struct{ x, y, w, h int }
 // failures.
 func dashboard() map[string]any {
 	panels := []lensPanel{
-		metric("failures", "Failures", grid{0, 0, 12, 7}, count("failures", "Failures"), failures),
+		metric("failures", "Failures", grid{0, 0, 12, 7}, zeroCount("failures", "Failures"), failures),
 		metric("failure-rate", "Failure rate", grid{12, 0, 12, 7},
 			share("failure-rate", "Failure rate", failures), ""),
 		metric("unknown", "Unknown failures (no rule matched)", grid{24, 0, 12, 7},
-			count("unknown", "Unknown failures"), failures+` and classification.category : "unknown"`),
+			zeroCount("unknown", "Unknown failures"), failures+` and classification.category : "unknown"`),
 		metric("retryable", "Retryable share of failures", grid{36, 0, 12, 7},
 			share("retryable", "Retryable", "classification.retryable : true"), failures),
 		xy("over-time", "Failures over time by category", grid{0, 7, 32, 15}, "bar_stacked", failures,
@@ -308,12 +308,21 @@ func table(id, title string, g grid, query string, cols ...column) lensPanel {
 	return p
 }
 
+// count counts documents. In charts an empty bucket is a gap (emptyAsNull,
+// Lens's default); zeroCount is the variant for numbers and formulas, where
+// no document must read 0, not N/A.
 func count(id, label string) column {
 	return column{id: id, def: map[string]any{
 		"label": label, "customLabel": true, "dataType": "number", "operationType": "count",
 		"sourceField": "___records___", "isBucketed": false, "scale": "ratio",
 		"params": map[string]any{"emptyAsNull": true},
 	}}
+}
+
+func zeroCount(id, label string) column {
+	c := count(id, label)
+	c.def["params"] = map[string]any{"emptyAsNull": false}
+	return c
 }
 
 func dateHistogram(id string) column {
@@ -349,9 +358,9 @@ func terms(id, label, field string, size int, orderBy string) column {
 // the division.
 func share(id, label, kql string) column {
 	formula := fmt.Sprintf("count(kql='%s') / count()", kql)
-	matching := count(id+"X0", "Part of "+label)
+	matching := zeroCount(id+"X0", "Part of "+label)
 	matching.def["filter"] = kuery(kql)
-	all := count(id+"X1", "Part of "+label)
+	all := zeroCount(id+"X1", "Part of "+label)
 	div := column{id: id + "X2", def: map[string]any{
 		"label": "Part of " + label, "customLabel": true, "dataType": "number", "operationType": "math",
 		"isBucketed": false, "scale": "ratio",
