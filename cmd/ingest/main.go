@@ -23,6 +23,11 @@ const (
 const usageText = `Usage: ingest <command> [flags] [args]
 
 Commands:
+  run [flags]
+        the daemon (also the bare command): consume Kafka, classify, index into
+        Elasticsearch; every flag has an environment fallback, see ingest run -h
+  setup [flags]
+        install the index template (and retention policy) that run checks for
   classify [--rules DIR] [--no-defaults] [--explain] [FILE ...]
         classify NDJSON log records (stdin when no FILE or -) and write one
         Elasticsearch document per line to stdout
