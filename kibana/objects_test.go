@@ -613,3 +613,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// kibanaAttributes are the attribute names Kibana 8.x's saved object
+// schemas accept for each type (dashboard and data view attributes are
+// validated with unknowns forbidden): an attribute outside these makes the
+// import fail.
+var kibanaAttributes = map[string][]string{
+	"index-pattern": {"title", "name", "timeFieldName", "fields", "fieldAttrs", "sourceFilters", "fieldFormatMap",
+		"type", "typeMeta", "allowNoIndex", "runtimeFieldMap", "allowHidden"},
+	"search": {"title", "description", "columns", "sort", "grid", "rowHeight", "rowsPerPage", "hideChart",
+		"breakdownField", "kibanaSavedObjectMeta", "isTextBasedQuery", "usesAdHocDataView", "timeRestore",
+		"timeRange", "refreshInterval", "viewMode", "hideAggregatedPreview", "hits", "version"},
+	"dashboard": {"title", "description", "kibanaSavedObjectMeta", "timeRestore", "timeFrom", "timeTo",
+		"refreshInterval", "controlGroupInput", "panelsJSON", "optionsJSON", "hits", "version"},
+}
+
+func TestAttributesKnownToKibana(t *testing.T) {
+	for _, o := range shippedObjects(t) {
+		var a map[string]json.RawMessage
+		attrs(t, o, &a)
+		for k := range a {
+			if !slices.Contains(kibanaAttributes[o.Type], k) {
+				t.Errorf("%s %s: attribute %q is not in Kibana's schema for %s", o.Type, o.ID, k, o.Type)
+			}
+		}
+		if _, ok := a["title"]; !ok {
+			t.Errorf("%s %s: no title", o.Type, o.ID)
+		}
+	}
+}
