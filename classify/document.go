@@ -265,6 +265,14 @@ func (w *docWriter) extra(x *scratch, e extra) {
 	}
 }
 
+// jsonPlain marks the ASCII bytes that go into a JSON string as they are.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendJSONString appends s to dst as a JSON string. Quotes, backslashes
 // and control characters are escaped, as are U+2028 and U+2029 for
 // JavaScript consumers; invalid UTF-8 becomes U+FFFD. Runs of bytes that
@@ -275,11 +283,11 @@ func appendJSONString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonPlain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
