@@ -3,11 +3,11 @@
 # or let `docker compose up` do it. Run `docker run --rm sdtriage ingest -h`
 # or `docker run --rm sdtriage report -h`.
 #
-# Base images are pinned by version tag: golang:1.26.8-bookworm matches the
-# toolchain the project builds and tests with (go.mod asks for Go 1.26).
-# The runtime stage is scratch, which has no version to drift.
+# Base images are pinned by version tag: golang:1.26.8 is the toolchain the
+# project builds and tests with (go.mod asks for Go 1.26). The runtime stage
+# is scratch, which has no version to drift.
 
-FROM golang:1.26.8-bookworm AS build
+FROM golang:1.26.8 AS build
 WORKDIR /src
 # Modules first, so that a source change does not download them again.
 COPY go.mod go.sum ./

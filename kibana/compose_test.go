@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -150,5 +151,51 @@ func TestComposeFile(t *testing.T) {
 	// The indices setup prepares are the ones the data view shows.
 	if p := setup.Environment["ELASTICSEARCH_INDEX"]; p == "" || p != ingest.Environment["ELASTICSEARCH_INDEX"] {
 		t.Errorf("setup (%q) and ingest (%q) must use the same ELASTICSEARCH_INDEX", p, ingest.Environment["ELASTICSEARCH_INDEX"])
+	}
+}
+
+// TestImageVersions: the Compose stack runs the server versions the tests
+// run against (testenv/'s Maven poms), and the Dockerfile builds with the
+// Go that go.mod asks for, into an image that does not run as root.
+func TestImageVersions(t *testing.T) {
+	read := func(file string) string {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	find := func(file, pattern string) string {
+		m := regexp.MustCompile(pattern).FindStringSubmatch(read(file))
+		if m == nil {
+			t.Fatalf("%s: no match for %s", file, pattern)
+		}
+		return m[1]
+	}
+	var f struct {
+		Services map[string]struct{ Image string }
+	}
+	if err := yaml.Unmarshal([]byte(read("../docker-compose.yml")), &f); err != nil {
+		t.Fatal(err)
+	}
+	for svc, want := range map[string]string{
+		"kafka":         "apache/kafka:" + find("../testenv/kafka/pom.xml", `<artifactId>kafka_[\d.]+</artifactId>\s*<version>([^<]+)</version>`),
+		"elasticsearch": "docker.elastic.co/elasticsearch/elasticsearch:" + find("../testenv/elasticsearch/pom.xml", `<elasticsearch.version>([^<]+)</elasticsearch.version>`),
+	} {
+		if got := f.Services[svc].Image; got != want {
+			t.Errorf("docker-compose.yml: %s runs %s, the tests run %s", svc, got, want)
+		}
+	}
+
+	goMod := find("../go.mod", `(?m)^go (\d+\.\d+)`)
+	builder := find("../Dockerfile", `(?m)^FROM golang:(\d+\.\d+)\.\d+\S* AS build`)
+	if builder != goMod {
+		t.Errorf("Dockerfile builds with Go %s, go.mod asks for %s", builder, goMod)
+	}
+	stages := strings.Split(read("../Dockerfile"), "\nFROM ")
+	final := stages[len(stages)-1]
+	user := find("../Dockerfile", `(?m)^USER (\S+)`)
+	if !strings.Contains(final, "\nUSER "+user) || strings.HasPrefix(user, "0") || strings.HasPrefix(user, "root") {
+		t.Errorf("the final image runs as %q, want a non-root user", user)
 	}
 }
