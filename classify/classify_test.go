@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -559,4 +560,33 @@ func TestLookupPath(t *testing.T) {
 			t.Errorf("lookupPath(%q) found", p)
 		}
 	}
+}
+
+// TestConcurrent classifies the corpus from several goroutines at once
+// (run with -race): a Classifier is shared by the pipeline's workers.
+func TestConcurrent(t *testing.T) {
+	c := testClassifier(t)
+	recs := benchRecords(&testing.B{})
+	want := make([]Result, len(recs))
+	for i, rec := range recs {
+		want[i], _ = c.Classify(rec)
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var doc []byte
+			for i, rec := range recs {
+				got, _ := c.Classify(rec)
+				var res Result
+				doc, res, _ = c.AppendDocument(doc[:0], rec, Source{}, ingestedAt)
+				if got != want[i] || res != want[i] {
+					t.Errorf("record %d: %+v / %+v, want %+v", i, got, res, want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
