@@ -41,7 +41,8 @@ func (v verdict) String() string {
 
 // judge applies the failure definition of CONTRACT section 1. A status of
 // 1xx or 3xx with an error text counts as a failure too (the contract names
-// only 2xx): an error text means the client gave up.
+// only 2xx): an error text means the client gave up. An error type without
+// a message (Python's asyncio.TimeoutError prints as "") is an error text.
 func (r *record) judge() verdict {
 	switch {
 	case r.status >= 400:
@@ -65,8 +66,8 @@ func (r *record) judge() verdict {
 // bodyReportsFailure reports whether a JSON body says the call failed
 // although the HTTP status did not: a job or prediction whose status is
 // failed or error (Replicate, Stability async results, ComfyUI's
-// status_str), a non-empty "error" (OpenAI, Hugging Face) or a non-empty
-// "errors" list. A canceled job is not a failure: someone chose to stop it,
+// status_str, also in a /history entry keyed by prompt id), a non-empty
+// "error" (OpenAI, Hugging Face) or a non-empty "errors" list. A canceled job is not a failure: someone chose to stop it,
 // so there is nothing to triage.
 func bodyReportsFailure(body string) bool {
 	if body == "" || body[0] != '{' {
@@ -84,6 +85,14 @@ func bodyReportsFailure(body string) bool {
 			failed = !empty(val)
 		case "errors":
 			failed = (val.IsArray() || val.IsObject()) && !empty(val)
+		default:
+			// ComfyUI's /history/{id}: {"<id>": {"status": {"status_str": "error"}}}.
+			if val.IsObject() {
+				if st := val.Get("status"); st.IsObject() {
+					v := st.Get("status_str")
+					failed = v.Type == gjson.String && failedStatus(v.Str)
+				}
+			}
 		}
 		return !failed
 	})

@@ -371,8 +371,9 @@ func (r *record) errorText() string {
 	return ""
 }
 
-// hasError reports whether the record carries a client-side error text.
-func (r *record) hasError() bool { return r.errorText() != "" }
+// hasError reports whether the record carries a client-side error: a
+// message or at least an error type.
+func (r *record) hasError() bool { return r.errType != "" || r.errorText() != "" }
 
 // bodyText returns the response body as text: a string body as it is, an
 // object body as its JSON.
