@@ -44,6 +44,9 @@ func TestClassify(t *testing.T) {
 		{"ECS nested status", `{"http":{"response":{"status_code":401}}}`, "auth/invalid_credentials/auth.401", false},
 		{"ECS dotted status", `{"http.response.status_code":401}`, "auth/invalid_credentials/auth.401", false},
 		{"status_code alias", `{"status_code":503}`, "server/internal_error/server.5xx", true},
+		{"http.response.body object without content",
+			`{"http":{"response":{"status_code":429,"body":{"error":{"code":"insufficient_quota"}}}}}`,
+			"auth/insufficient_credits/quota", false},
 		{"canonical status wins", `{"status_code":503,"status":401}`, "auth/invalid_credentials/auth.401", false},
 
 		{"429 quota via field in string body",

@@ -231,7 +231,8 @@ func (r *record) member(prefix string, key, val gjson.Result) {
 // object at a container path. Values of an unexpected type are kept as
 // extras so that nothing is lost.
 func (r *record) dispatch(path string, info pathInfo, key, val gjson.Result) {
-	if info.container && val.IsObject() {
+	// An http.response.body object without ECS's "content" is the body.
+	if info.container && val.IsObject() && !(info.f == fBody && !val.Get("content").Exists()) {
 		val.ForEach(func(k, v gjson.Result) bool {
 			r.member(path, k, v)
 			return true
