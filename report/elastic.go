@@ -27,8 +27,9 @@ type Elasticsearch struct {
 	MaxKeys int
 }
 
-// compositePage is the number of keys per composite aggregation request.
-const compositePage = 2000
+// compositePage is the number of keys per composite aggregation request
+// (below the default search.max_buckets of 65,536 with the sub-buckets).
+const compositePage = 10000
 
 func (e *Elasticsearch) maxKeys() int {
 	if e.MaxKeys <= 0 {
@@ -49,10 +50,11 @@ func (e *Elasticsearch) Report(ctx context.Context, o Options) (*Report, error) 
 	if err := e.totals(ctx, o, base, cur, prev); err != nil {
 		return nil, err
 	}
-	for _, d := range Dimensions {
-		if err := e.dimension(ctx, o, base, d, cur, prev); err != nil {
-			return nil, err
-		}
+	if err := e.breakdowns(ctx, base, p, cur); err != nil {
+		return nil, err
+	}
+	if err := e.breakdowns(ctx, base, pp, prev); err != nil {
+		return nil, err
 	}
 	if err := e.messages(ctx, o, base, cur, prev); err != nil {
 		return nil, err
@@ -172,44 +174,43 @@ func (e *Elasticsearch) totals(ctx context.Context, o Options, base []any, cur, 
 	return nil
 }
 
-// dimension reads calls and failures per key of one breakdown.
-func (e *Elasticsearch) dimension(ctx context.Context, o Options, base []any, dimension string, cur, prev *tally) error {
-	fields := map[string][]string{
-		"provider": {"labels.provider"}, "service": {"service.name"},
-		"endpoint": {"url.domain", "url.path"}, "api_key_id": {"labels.api_key_id"},
-	}[dimension]
-	var sources []any
-	for i, f := range fields {
-		sources = append(sources, map[string]any{fmt.Sprint("k", i): map[string]any{"terms": map[string]any{"field": f, "missing_bucket": true}}})
+// breakdowns reads calls and failures per provider, service, API key and
+// endpoint with one composite aggregation per period, keyed by all four
+// and by outcome and category: a composite without sub-aggregations is
+// the cheapest way through high-cardinality url.path values (prediction
+// ids), and the keys are correlated, so the product stays small.
+func (e *Elasticsearch) breakdowns(ctx context.Context, base []any, p Period, t *tally) error {
+	src := func(name, field string) map[string]any {
+		return map[string]any{name: map[string]any{"terms": map[string]any{"field": field, "missing_bucket": true}}}
 	}
-	aggs := periods(o, map[string]any{
-		"fail": map[string]any{"filter": failureQuery, "aggs": map[string]any{"cat": terms("classification.category", 100, nil)}},
-	})
-	truncated, err := e.composite(ctx, base, sources, map[string]any{"periods": aggs}, func(key, b gjson.Result) {
-		var k string
-		if dimension == "endpoint" {
-			d, p := key.Get("k0"), key.Get("k1")
-			k = endpointKey(d.Str, p.Str, d.Type == gjson.String, p.Type == gjson.String)
-		} else {
-			v := key.Get("k0")
-			k = keyword(v.Str, v.Type == gjson.String)
-		}
-		for name, t := range map[string]*tally{"cur": cur, "prev": prev} {
-			pb := b.Get("periods.buckets." + name)
-			if pb.Get("doc_count").Int() == 0 {
-				continue
+	sources := []any{
+		src("p", "labels.provider"), src("s", "service.name"), src("k", "labels.api_key_id"),
+		src("d", "url.domain"), src("u", "url.path"), src("o", "event.outcome"), src("c", "classification.category"),
+	}
+	filters := append(append([]any{}, base...), rangeQuery(p.From.UnixMilli(), p.To.UnixMilli()))
+	endpoints := map[[2]string]string{}
+	truncated, err := e.composite(ctx, filters, sources, nil, func(key, b gjson.Result) {
+		n := b.Get("doc_count").Int()
+		failed := key.Get("o").Str == "failure"
+		c := key.Get("c")
+		for _, dk := range [...]struct{ dim, key string }{
+			{"provider", keyword(str(key.Get("p")))},
+			{"service", keyword(str(key.Get("s")))},
+			{"api_key_id", keyword(str(key.Get("k")))},
+			{"endpoint", endpoint(endpoints, key.Get("d"), key.Get("u"))},
+		} {
+			dt := t.dim(dk.dim, dk.key)
+			dt.calls += n
+			if failed {
+				dt.failures += n
+				if c.Type == gjson.String {
+					dt.categories[c.Str] += n
+				}
 			}
-			dt := t.dim(dimension, k)
-			dt.calls += pb.Get("doc_count").Int()
-			dt.failures += pb.Get("fail.doc_count").Int()
-			pb.Get("fail.cat.buckets").ForEach(func(_, c gjson.Result) bool {
-				dt.categories[c.Get("key").Str] += c.Get("doc_count").Int()
-				return true
-			})
 		}
 	})
 	if truncated {
-		cur.notes = append(cur.notes, fmt.Sprintf("The %s breakdown read the first %d keys only; the rest is missing from it.", dimension, e.maxKeys()))
+		t.notes = append(t.notes, fmt.Sprintf("The breakdowns of %s read the first %d combinations of provider, service, API key and endpoint only.", p.Label, e.maxKeys()))
 	}
 	return err
 }
@@ -313,9 +314,13 @@ func (e *Elasticsearch) compositeQuery(ctx context.Context, query any, sources [
 		if after != nil {
 			comp["after"] = after
 		}
+		keys := map[string]any{"composite": comp}
+		if aggs != nil {
+			keys["aggs"] = aggs
+		}
 		body := map[string]any{
 			"size": 0, "track_total_hits": false, "query": query,
-			"aggs": map[string]any{"keys": map[string]any{"composite": comp, "aggs": aggs}},
+			"aggs": map[string]any{"keys": keys},
 		}
 		res, err := e.search(ctx, body)
 		if err != nil {
