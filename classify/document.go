@@ -282,6 +282,12 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) {
+			if x := load64(s, i); x&highs == 0 && !hasStringSpecial(x) {
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if jsonPlain[c] {
 			i++

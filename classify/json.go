@@ -302,6 +302,10 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 func skipString(s string, i *int) (escaped, ok bool) {
 	j := *i + 1
 	for j < len(s) {
+		if j+8 <= len(s) && !hasStringSpecial(load64(s, j)) {
+			j += 8
+			continue
+		}
 		c := s[j]
 		if !strSpecial[c] {
 			j++
@@ -334,6 +338,25 @@ func skipString(s string, i *int) (escaped, ok bool) {
 		}
 	}
 	return false, false
+}
+
+// Word-at-a-time tests on 8 bytes (the classic SWAR bit tricks).
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// load64 reads s[i:i+8] as a little-endian word; i+8 must be <= len(s).
+func load64(s string, i int) uint64 {
+	return *(*uint64)(unsafe.Pointer(unsafe.StringData(s[i:])))
+}
+
+// hasZeroByte reports whether a byte of x is 0.
+func hasZeroByte(x uint64) bool { return (x-ones)&^x&highs != 0 }
+
+// hasStringSpecial reports whether a byte of x is below 0x20, '"' or '\\'.
+func hasStringSpecial(x uint64) bool {
+	return (x-0x20*ones)&^x&highs != 0 || hasZeroByte(x^('"'*ones)) || hasZeroByte(x^('\\'*ones))
 }
 
 // strSpecial marks the bytes that end a run of plain string content.

@@ -94,3 +94,16 @@ func TestParseNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestHasStringSpecial(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 8; pos++ {
+			b := []byte("abcdefgh")
+			b[pos] = byte(c)
+			want := c < 0x20 || c == '"' || c == '\\'
+			if got := hasStringSpecial(load64(string(b), 0)); got != want {
+				t.Fatalf("byte %#x at %d: %t, want %t", c, pos, got, want)
+			}
+		}
+	}
+}
