@@ -3,16 +3,20 @@ package pipeline_test
 // Integration tests against the real Kafka broker and Elasticsearch node
 // (internal/testenv: skipped without KAFKA_BROKERS and ELASTICSEARCH_URL,
 // failing under CI=true). They are the contract suite of issue 4: every
-// record acknowledged exactly once, nothing lost on restart.
+// record acknowledged exactly once, nothing lost on restart. Each uses its
+// own topics, group and index prefix, so they run in parallel: most of
+// their time is spent waiting for group joins, commits and restarts.
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +43,7 @@ import (
 
 // env is one test's servers and names: a topic, its dead-letter topic, a
 // consumer group and an index prefix, all unique to the test and removed
-// after it.
+// after it (testenv.Name).
 type env struct {
 	t       *testing.T
 	brokers []string
@@ -52,8 +56,12 @@ type env struct {
 }
 
 func newEnv(t *testing.T, partitions int) *env {
+	return newEnvWith(t, partitions, testenv.Elasticsearch(t))
+}
+
+// newEnvWith is newEnv with the Elasticsearch node at esURL.
+func newEnvWith(t *testing.T, partitions int, esURL string) *env {
 	brokers := testenv.Kafka(t)
-	esURL := testenv.Elasticsearch(t)
 	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{esURL}, DisableRetry: true})
 	if err != nil {
 		t.Fatal(err)
@@ -63,20 +71,6 @@ func newEnv(t *testing.T, partitions int) *env {
 		topic: name, dlq: name + ".dlq", group: name + "-group", index: name}
 	e.createTopics(kafka.TopicConfig{Topic: e.topic, NumPartitions: partitions, ReplicationFactor: 1},
 		kafka.TopicConfig{Topic: e.dlq, NumPartitions: 1, ReplicationFactor: 1})
-	t.Cleanup(func() {
-		ctx := context.Background()
-		// Wildcard deletes are refused (action.destructive_requires_name): name them.
-		if res, err := (esapi.CatIndicesRequest{Index: []string{e.index + "-*"}, H: []string{"index"}}).Do(ctx, es); err == nil {
-			b, _ := io.ReadAll(res.Body)
-			res.Body.Close()
-			if names := strings.Fields(string(b)); len(names) > 0 && !res.IsError() {
-				esapi.IndicesDeleteRequest{Index: names}.Do(ctx, es)
-			}
-		}
-		esapi.IndicesDeleteIndexTemplateRequest{Name: e.index}.Do(ctx, es)
-		c := &kafka.Client{Addr: kafka.TCP(brokers...)}
-		c.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{e.topic, e.dlq}})
-	})
 	return e
 }
 
@@ -462,7 +456,9 @@ func start(p *pipeline.Pipeline) (stop func() error) {
 }
 
 func TestIngestExactlyOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 3)
+	e.dlq = e.topic + ".dlq-by-run" // not created by the test: Run must create it
 	e.setup()
 	recs := generate(t, 20000, 0.02)
 	e.produce(recs)
@@ -488,6 +484,7 @@ func TestIngestExactlyOnce(t *testing.T) {
 // number, as after a careless manual change) and checks that they go to the
 // dead-letter topic while the partition keeps moving.
 func TestIngestRejectedDocument(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 1)
 	e.setup()
 	conflict := e.index + "-2001.01.01"
@@ -696,6 +693,7 @@ func httpGet(t *testing.T, url string) (int, string) {
 // TestIngestSIGKILLRestart kills the ingester mid-stream, with no chance
 // to flush or commit, and restarts it: nothing lost, nothing duplicated.
 func TestIngestSIGKILLRestart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 3)
 	e.runSetup()
 	recs := generate(t, 20000, 0.02)
@@ -719,6 +717,7 @@ func TestIngestSIGKILLRestart(t *testing.T) {
 // within SHUTDOWN_TIMEOUT, and everything it consumed is indexed (or
 // dead-lettered) and committed, nothing beyond.
 func TestIngestSIGTERM(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, 3)
 	e.runSetup()
 	recs := generate(t, 20000, 0.02)
@@ -765,13 +764,17 @@ func TestIngestSIGTERM(t *testing.T) {
 
 // TestIngestElasticsearchOutage stops Elasticsearch for 20 s mid-stream:
 // the ingester says it is not ready, commits nothing it has not indexed,
-// and recovers by itself when the node is back. It stops the shared node,
-// so it runs only when asked: SDTRIAGE_FAULT_TESTS=1, alone.
+// and recovers by itself when the node is back. The node is a private one
+// started by testenv.sh for this test, so the shared node other tests use
+// is never stopped.
 func TestIngestElasticsearchOutage(t *testing.T) {
-	if os.Getenv("SDTRIAGE_FAULT_TESTS") != "1" {
-		t.Skip("stops the shared Elasticsearch node for 20 s; run alone with SDTRIAGE_FAULT_TESTS=1")
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts its own Elasticsearch node and stops it for 20 s")
 	}
-	e := newEnv(t, 3)
+	testenv.Elasticsearch(t) // the shared servers' settings: skip or fail as the other tests do
+	node := startPrivateElasticsearch(t)
+	e := newEnvWith(t, 3, node.url)
 	e.setup()
 	recs := generate(t, 20000, 0.02)
 	e.produce(recs)
@@ -781,14 +784,8 @@ func TestIngestElasticsearchOutage(t *testing.T) {
 	stop := start(p)
 	e.waitProgress(3000, time.Minute)
 
-	testenvScript(t, "stop", "elasticsearch")
+	node.run("stop")
 	t0 := time.Now()
-	restarted := false
-	defer func() {
-		if !restarted {
-			testenvScript(t, "start", "elasticsearch")
-		}
-	}()
 	time.Sleep(3 * time.Second)
 	if p.Ready() {
 		t.Error("Ready() is true with Elasticsearch stopped")
@@ -798,8 +795,10 @@ func TestIngestElasticsearchOutage(t *testing.T) {
 	if after := e.committedTotal(); after != before {
 		t.Errorf("commits moved from %d to %d while Elasticsearch was down", before, after)
 	}
-	testenvScript(t, "start", "elasticsearch")
-	restarted = true
+	if before >= int64(len(recs)) {
+		t.Fatal("everything was committed before Elasticsearch stopped: the outage was not mid-stream")
+	}
+	node.run("start")
 	e.waitCommitted(3 * time.Minute)
 	if !p.Ready() {
 		t.Error("Ready() is false after the recovery")
@@ -810,76 +809,95 @@ func TestIngestElasticsearchOutage(t *testing.T) {
 	e.checkExactlyOnce(recs)
 }
 
-// testenvScript runs testenv/testenv.sh with args.
-func testenvScript(t *testing.T, args ...string) {
-	t.Helper()
-	cmd := exec.Command("bash", append([]string{filepath.Join("..", "testenv", "testenv.sh")}, args...)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("testenv.sh %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
+// privateNode is an Elasticsearch node of one test, run by testenv.sh with
+// its own ports and state folder.
+type privateNode struct {
+	t   *testing.T
+	env []string
+	url string
 }
 
-// TestSetup installs the template twice (idempotent) and checks what
-// CheckSetup says about a missing, an outdated and a current template.
-func TestSetup(t *testing.T) {
-	url := testenv.Elasticsearch(t)
-	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{url}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	prefix := testenv.Name(t)
-	t.Cleanup(func() { esapi.IndicesDeleteIndexTemplateRequest{Name: prefix}.Do(ctx, es) })
+// startPrivateElasticsearch starts a node that is stopped, and its data
+// removed, when the test ends.
+func startPrivateElasticsearch(t *testing.T) *privateNode {
+	port := testenv.FreePort(t)
+	n := &privateNode{t: t, url: fmt.Sprintf("http://127.0.0.1:%d", port), env: append(os.Environ(),
+		"SDTRIAGE_STATE="+t.TempDir(), "ES_PORT="+strconv.Itoa(port),
+		"ES_TRANSPORT_PORT="+strconv.Itoa(testenv.FreePort(t)), "ES_HEAP=512m")}
+	t.Cleanup(func() { n.run("stop") })
+	n.run("start")
+	return n
+}
 
-	if err := pipeline.CheckSetup(ctx, es, prefix); err == nil || !strings.Contains(err.Error(), "is missing: run `ingest setup`") {
-		t.Errorf("CheckSetup without a template = %v, want it missing", err)
-	}
-	for range 2 {
-		if err := pipeline.Setup(ctx, es, prefix, 24*time.Hour, zaptest.NewLogger(t)); err != nil {
-			t.Fatalf("Setup: %v", err)
-		}
-	}
-	if err := pipeline.CheckSetup(ctx, es, prefix); err != nil {
-		t.Errorf("CheckSetup after Setup: %v", err)
-	}
-	old := pipeline.Template(prefix, "")
-	old["version"] = pipeline.TemplateVersion - 1
-	body, _ := json.Marshal(old)
-	if res, err := (esapi.IndicesPutIndexTemplateRequest{Name: prefix, Body: bytes.NewReader(body)}).Do(ctx, es); err != nil || res.IsError() {
-		t.Fatalf("installing an old template: %v %v", err, res)
-	}
-	if err := pipeline.CheckSetup(ctx, es, prefix); err == nil || !strings.Contains(err.Error(), "is outdated") {
-		t.Errorf("CheckSetup with an old template = %v, want it outdated", err)
+// run runs testenv.sh ACTION elasticsearch for the node.
+func (n *privateNode) run(action string) {
+	n.t.Helper()
+	cmd := exec.Command("bash", filepath.Join("..", "testenv", "testenv.sh"), action, "elasticsearch")
+	cmd.Env = n.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		n.t.Fatalf("testenv.sh %s elasticsearch: %v\n%s", action, err, out)
 	}
 }
 
 // TestIngestSASL consumes through the broker's SASL_SSL listener with each
-// SASL mechanism, trusting the test CA (KAFKA_SASL_BROKERS and friends from
-// testenv.sh env), and dead-letters through it too.
+// SASL mechanism, trusting the test CA (testenv.KafkaSASL), and
+// dead-letters through it too.
 func TestIngestSASL(t *testing.T) {
-	brokers, ca := os.Getenv("KAFKA_SASL_BROKERS"), os.Getenv("KAFKA_SASL_CA_FILE")
-	if brokers == "" || ca == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("KAFKA_SASL_BROKERS and KAFKA_SASL_CA_FILE are not set and CI=true: export the lines of testenv.sh env")
-		}
-		t.Skip("KAFKA_SASL_BROKERS is not set: export the lines of testenv.sh env")
-	}
+	t.Parallel()
+	sasl := testenv.KafkaSASL(t)
 	e := newEnv(t, 1)
 	e.runSetup()
 	recs := generate(t, 500, 0.02)
 	e.produce(recs)
 	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
 		e.group = e.topic + "-" + strings.ToLower(mech)
-		p := e.startIngest("KAFKA_BROKERS="+brokers, "KAFKA_GROUP="+e.group, "KAFKA_SASL_MECHANISM="+mech,
-			"KAFKA_USERNAME="+os.Getenv("KAFKA_SASL_USERNAME"), "KAFKA_PASSWORD="+os.Getenv("KAFKA_SASL_PASSWORD"),
-			"KAFKA_CA_FILE="+ca)
+		p := e.startIngest("KAFKA_BROKERS="+strings.Join(sasl.Brokers, ","), "KAFKA_GROUP="+e.group,
+			"KAFKA_SASL_MECHANISM="+mech, "KAFKA_USERNAME="+sasl.Username, "KAFKA_PASSWORD="+sasl.Password,
+			"KAFKA_CA_FILE="+sasl.CAFile)
 		e.waitCommitted(time.Minute)
 		if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
 			t.Fatalf("%s: exit code %d after SIGTERM, want 0", mech, code)
 		}
-		if strings.Contains(p.out.String(), os.Getenv("KAFKA_SASL_PASSWORD")) {
+		if strings.Contains(p.out.String(), sasl.Password) {
 			t.Errorf("%s: the log shows the SASL password", mech)
 		}
 	}
 	e.checkExactlyOnce(recs)
+}
+
+// TestIngestStopsOnAuthenticationError answers every bulk request with 401
+// (an Elasticsearch whose API key was revoked): Run stops with a clear
+// error and commits nothing.
+func TestIngestStopsOnAuthenticationError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1)
+	recs := generate(t, 200, 0)
+	e.produce(recs)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":{"type":"security_exception","reason":"api key [k1] has been invalidated"},"status":401}`)
+	}))
+	defer srv.Close()
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{srv.URL}, DisableRetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := e.options(t)
+	o.Elasticsearch = es
+	done := make(chan error, 1)
+	go func() { done <- pipeline.New(o).Run(context.Background()) }()
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Run did not stop within a minute of a 401")
+	}
+	var fatal *pipeline.FatalError
+	if !errors.As(err, &fatal) || fatal.Status != 401 || !strings.Contains(err.Error(), "api key [k1] has been invalidated") {
+		t.Fatalf("Run = %v, want the 401 FatalError", err)
+	}
+	if n := e.committedTotal(); n != 0 {
+		t.Errorf("%d records committed after a 401, want none", n)
+	}
 }

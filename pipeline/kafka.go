@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -31,4 +33,27 @@ func (s KafkaSecurity) transport() *kafka.Transport {
 func kafkaLogger(log *zap.Logger) kafka.Logger {
 	s := log.Sugar()
 	return kafka.LoggerFunc(func(msg string, args ...any) { s.Warnf(msg, args...) })
+}
+
+// ensureTopic creates topic, with the brokers' default partition count and
+// replication factor, when it does not exist, and reports whether it did.
+// The dead-letter topic needs it: with automatic topic creation off (the
+// usual production setting) every dead letter would fail until someone
+// created the topic. Kafka Connect creates its dead-letter topic the same way.
+func ensureTopic(ctx context.Context, brokers []string, sec KafkaSecurity, topic string) (bool, error) {
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: sec.transport(), Timeout: 10 * time.Second}
+	res, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+		{Topic: topic, NumPartitions: -1, ReplicationFactor: -1},
+	}})
+	if err != nil {
+		return false, err
+	}
+	switch err := res.Errors[topic]; {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, kafka.TopicAlreadyExists):
+		return false, nil
+	default:
+		return false, err
+	}
 }

@@ -19,6 +19,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strconv"
@@ -26,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
@@ -108,6 +111,16 @@ type batch struct {
 // complete graceful shutdown.
 func (p *Pipeline) Run(ctx context.Context) error {
 	o := p.o
+	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	created, err := ensureTopic(tctx, o.Brokers, o.Security, o.DLQTopic)
+	cancel()
+	switch {
+	case err != nil:
+		o.Logger.Warn("could not make sure the dead-letter topic exists; create it if automatic topic creation is off",
+			zap.String("topic", o.DLQTopic), zap.Error(err))
+	case created:
+		o.Logger.Info("dead-letter topic created", zap.String("topic", o.DLQTopic))
+	}
 	reader := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:        o.Brokers,
 		GroupID:        o.Group,
@@ -130,7 +143,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		Balancer:               &kafka.Hash{},
 		RequiredAcks:           kafka.RequireAll,
 		BatchTimeout:           5 * time.Millisecond,
-		AllowAutoTopicCreation: true,
+		AllowAutoTopicCreation: false, // ensureTopic creates it, with the brokers' defaults
 		Transport:              o.Security.transport(),
 		ErrorLogger:            kafkaLogger(o.Logger),
 	}
@@ -246,6 +259,10 @@ func (p *Pipeline) fail(err error) {
 func (p *Pipeline) fetch(ctx, drain context.Context, reader *kafka.Reader, out chan<- fetched) {
 	defer close(out)
 	lag := map[int]prometheus.Gauge{}
+	var (
+		failures int // consecutive failed fetches
+		bo       *backoff.ExponentialBackOff
+	)
 	for {
 		select {
 		case p.sem <- struct{}{}:
@@ -255,11 +272,33 @@ func (p *Pipeline) fetch(ctx, drain context.Context, reader *kafka.Reader, out c
 		m, err := reader.FetchMessage(ctx)
 		if err != nil {
 			<-p.sem
-			if ctx.Err() == nil {
-				p.fail(fmt.Errorf("fetching from topic %s: %w", p.o.Topic, err))
+			if ctx.Err() != nil {
+				return
 			}
-			return
+			if permanentKafkaError(err) {
+				p.fail(fmt.Errorf("fetching from topic %s: %w", p.o.Topic, err))
+				return
+			}
+			// A broker restart or a network cut: kafka-go gives up on the
+			// group after three attempts, but the reader heals once the
+			// brokers are back, so wait and fetch again.
+			failures++
+			p.o.Logger.Warn("fetching from Kafka failed; retrying", zap.String("topic", p.o.Topic),
+				zap.Int("attempt", failures), zap.Error(err))
+			if bo == nil {
+				bo = backoff.NewExponentialBackOff()
+				bo.MaxInterval = 10 * time.Second
+			}
+			t := time.NewTimer(bo.NextBackOff())
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+			continue
 		}
+		failures, bo = 0, nil
 		t := p.cp.Track(m.Partition, m.Offset)
 		p.o.Metrics.Consumed.Inc()
 		p.o.Metrics.InFlight.Inc()
@@ -275,6 +314,26 @@ func (p *Pipeline) fetch(ctx, drain context.Context, reader *kafka.Reader, out c
 			return // tracked, never acknowledged: not committed, redelivered later
 		}
 	}
+}
+
+// permanentKafkaError reports whether a fetch error cannot heal by waiting:
+// rejected credentials, missing authorization, an untrusted or invalid
+// certificate. Everything else (connection refused or reset, a broker
+// restarting, a coordinator moving) is retried.
+func permanentKafkaError(err error) bool {
+	var kerr kafka.Error
+	if errors.As(err, &kerr) {
+		switch kerr {
+		case kafka.SASLAuthenticationFailed, kafka.UnsupportedSASLMechanism, kafka.IllegalSASLState,
+			kafka.TopicAuthorizationFailed, kafka.GroupAuthorizationFailed, kafka.ClusterAuthorizationFailed:
+			return true
+		}
+	}
+	var verify *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
 }
 
 // classKey labels sdtriage_records_classified_total.
