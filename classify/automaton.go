@@ -16,6 +16,7 @@ type automaton struct {
 	out    [][]int32 // literal ids that end in each state, suffixes included
 	lits   []string
 	anchor []bool // per literal: scans record where it occurs
+	maxLen int    // length of the longest literal
 }
 
 // outFlag marks a transition into a state with outputs.
@@ -24,8 +25,9 @@ const outFlag = -1 << 31
 // newAutomaton builds the matcher for lits; literal i gets id i. Scans
 // record the positions of the literals marked in anchor.
 func newAutomaton(lits []string, anchor []bool) *automaton {
-	a := &automaton{nclass: 1, lits: lits, anchor: anchor}
+	a := &automaton{nclass: 1, lits: lits, anchor: anchor, maxLen: 1}
 	for _, l := range lits {
+		a.maxLen = max(a.maxLen, len(l))
 		for i := 0; i < len(l); i++ {
 			if a.class[l[i]] == 0 {
 				a.class[l[i]] = uint8(a.nclass)
@@ -139,26 +141,72 @@ func (h *literalHits) reset() {
 // to h.hits, and records in h.occ where anchor literals start (text starts
 // at offset base of its region). It reports whether text has bytes outside
 // ASCII: then the caller has to scan its lower-cased form instead.
+//
+// A scan is a chain of dependent table loads, so a long text is scanned as
+// two halves walked in lockstep, whose loads overlap. The second half
+// starts early by the length of the longest literal less one, so that a
+// literal across the middle is still found (by the second walk).
 func (a *automaton) scan(text string, bit uint8, base int32, h *literalHits) (nonASCII bool) {
+	if len(text) < 2*a.maxLen+64 {
+		return a.scanRange(text, 0, len(text), bit, base, h)
+	}
+	mid := len(text) / 2
+	var s1, s2 int32
+	var or byte
+	next, class := a.next, &a.class
+	i, j := 0, mid-(a.maxLen-1)
+	for ; i < mid; i, j = i+1, j+1 {
+		b1, b2 := text[i], text[j]
+		or |= b1 | b2
+		s1 = next[s1+int32(class[b1])]
+		s2 = next[s2+int32(class[b2])]
+		if s1 < 0 {
+			s1 &^= outFlag
+			a.output(s1, i, bit, base, h)
+		}
+		if s2 < 0 {
+			s2 &^= outFlag
+			a.output(s2, j, bit, base, h)
+		}
+	}
+	for ; j < len(text); j++ {
+		b := text[j]
+		or |= b
+		s2 = next[s2+int32(class[b])]
+		if s2 < 0 {
+			s2 &^= outFlag
+			a.output(s2, j, bit, base, h)
+		}
+	}
+	return or >= 0x80
+}
+
+// scanRange is scan in one walk over text[from:to].
+func (a *automaton) scanRange(text string, from, to int, bit uint8, base int32, h *literalHits) (nonASCII bool) {
 	var s int32
 	var or byte
 	next, class := a.next, &a.class
-	for i := 0; i < len(text); i++ {
+	for i := from; i < to; i++ {
 		b := text[i]
 		or |= b
 		s = next[s+int32(class[b])]
 		if s < 0 {
 			s &^= outFlag
-			for _, id := range a.out[int(s)/a.nclass] {
-				if h.found[id] == 0 {
-					h.hits = append(h.hits, id)
-				}
-				h.found[id] |= bit
-				if a.anchor[id] {
-					h.occ = append(h.occ, occurrence{id: id, region: bit, pos: base + int32(i+1-len(a.lits[id]))})
-				}
-			}
+			a.output(s, i, bit, base, h)
 		}
 	}
 	return or >= 0x80
+}
+
+// output records the literals that end at text[i] in state s (premultiplied).
+func (a *automaton) output(s int32, i int, bit uint8, base int32, h *literalHits) {
+	for _, id := range a.out[int(s)/a.nclass] {
+		if h.found[id] == 0 {
+			h.hits = append(h.hits, id)
+		}
+		h.found[id] |= bit
+		if a.anchor[id] {
+			h.occ = append(h.occ, occurrence{id: id, region: bit, pos: base + int32(i+1-len(a.lits[id]))})
+		}
+	}
 }

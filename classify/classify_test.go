@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -595,4 +596,51 @@ func TestConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestScanHalves checks that scanning a long text as two halves finds the
+// same literals and anchor positions as one walk, also for literals across
+// the middle.
+func TestScanHalves(t *testing.T) {
+	c, err := New(rules.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.ac
+	texts := []string{}
+	for _, rec := range benchRecords(&testing.B{}) {
+		texts = append(texts, string(rec))
+	}
+	p := 2*a.maxLen + 64
+	for _, l := range c.lits {
+		for _, cut := range []int{0, 1, len(l) / 2, len(l) - 1, len(l)} {
+			// A text of 2p bytes, split at p, with l starting cut bytes
+			// before the split.
+			texts = append(texts, strings.Repeat("~", p-cut)+l+strings.Repeat("~", p+cut-len(l)))
+		}
+	}
+	for _, text := range texts {
+		var one, two literalHits
+		one.found, two.found = make([]uint8, len(c.lits)), make([]uint8, len(c.lits))
+		w1 := a.scanRange(text, 0, len(text), inBody, 0, &one)
+		w2 := a.scan(text, inBody, 0, &two)
+		if w1 != w2 || !bytes.Equal(one.found, two.found) || occSet(one.occ) != occSet(two.occ) {
+			t.Fatalf("scan differs from one walk on %q", text)
+		}
+	}
+}
+
+// occSet renders occurrences as a sorted, duplicate-free list.
+func occSet(occ []occurrence) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, o := range occ {
+		s := fmt.Sprint(o)
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, " ")
 }
