@@ -147,7 +147,7 @@ func (h *literalHits) reset() {
 // starts early by the length of the longest literal less one, so that a
 // literal across the middle is still found (by the second walk).
 func (a *automaton) scan(text string, bit uint8, base int32, h *literalHits) (nonASCII bool) {
-	if len(text) < 2*a.maxLen+64 {
+	if len(text) < 2*a.maxLen+32 {
 		return a.scanRange(text, 0, len(text), bit, base, h)
 	}
 	mid := len(text) / 2
