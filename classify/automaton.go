@@ -17,15 +17,21 @@ type automaton struct {
 	lits   []string
 	anchor []bool // per literal: scans record where it occurs
 	maxLen int    // length of the longest literal
+	// postings lists, per literal, the text matchers whose contains has it.
+	postings [][]int32
 }
 
 // outFlag marks a transition into a state with outputs.
 const outFlag = -1 << 31
 
 // newAutomaton builds the matcher for lits; literal i gets id i. Scans
-// record the positions of the literals marked in anchor.
-func newAutomaton(lits []string, anchor []bool) *automaton {
-	a := &automaton{nclass: 1, lits: lits, anchor: anchor, maxLen: 1}
+// record the positions of the literals marked in anchor, and mark the text
+// matchers of postings[i] when literal i is found.
+func newAutomaton(lits []string, anchor []bool, postings [][]int32) *automaton {
+	if postings == nil {
+		postings = make([][]int32, len(lits))
+	}
+	a := &automaton{nclass: 1, lits: lits, anchor: anchor, maxLen: 1, postings: postings}
 	for _, l := range lits {
 		a.maxLen = max(a.maxLen, len(l))
 		for i := 0; i < len(l); i++ {
@@ -115,9 +121,10 @@ func newAutomaton(lits []string, anchor []bool) *automaton {
 
 // literalHits is what scans found in the regions of one record.
 type literalHits struct {
-	found []uint8      // per literal: the regions it was found in
-	hits  []int32      // the literals found, in order of discovery
-	occ   []occurrence // where anchor literals occur
+	found   []uint8      // per literal: the regions it was found in
+	hits    []int32      // the literals found, in order of discovery
+	occ     []occurrence // where anchor literals occur
+	matched []uint8      // per text matcher: the regions one of its literals was found in
 }
 
 // occurrence is where an anchor literal (see regexAlt) starts in the
@@ -134,6 +141,7 @@ func (h *literalHits) reset() {
 		h.found[id] = 0
 	}
 	h.hits, h.occ = h.hits[:0], h.occ[:0]
+	clear(h.matched)
 }
 
 // scan marks in h.found, with bit, every literal that occurs in text,
@@ -201,10 +209,15 @@ func (a *automaton) scanRange(text string, from, to int, bit uint8, base int32, 
 // output records the literals that end at text[i] in state s (premultiplied).
 func (a *automaton) output(s int32, i int, bit uint8, base int32, h *literalHits) {
 	for _, id := range a.out[int(s)/a.nclass] {
-		if h.found[id] == 0 {
-			h.hits = append(h.hits, id)
+		if f := h.found[id]; f&bit == 0 {
+			if f == 0 {
+				h.hits = append(h.hits, id)
+			}
+			h.found[id] = f | bit
+			for _, m := range a.postings[id] {
+				h.matched[m] |= bit
+			}
 		}
-		h.found[id] |= bit
 		if a.anchor[id] {
 			h.occ = append(h.occ, occurrence{id: id, region: bit, pos: base + int32(i+1-len(a.lits[id]))})
 		}

@@ -87,9 +87,13 @@ func New(rs *rules.RuleSet) (*Classifier, error) {
 		}
 	}
 	c.lits = cp.lits
-	c.ac = newAutomaton(cp.lits, cp.anchor)
+	c.ac = newAutomaton(cp.lits, cp.anchor, cp.postings)
 	c.pool.New = func() any {
-		return &scratch{literalHits: literalHits{found: make([]uint8, len(c.lits))}, lits: c.lits, ac: c.ac}
+		return &scratch{
+			literalHits: literalHits{found: make([]uint8, len(c.lits)), matched: make([]uint8, cp.matchers)},
+			lits:        c.lits,
+			ac:          c.ac,
+		}
 	}
 	return c, nil
 }

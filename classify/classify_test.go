@@ -402,8 +402,8 @@ func TestRequiredLiterals(t *testing.T) {
 
 func TestAutomaton(t *testing.T) {
 	lits := []string{"he", "she", "his", "hers", "x"}
-	a := newAutomaton(lits, []bool{true, false, false, false, true})
-	h := literalHits{found: make([]uint8, len(lits))}
+	a := newAutomaton(lits, []bool{true, false, false, false, true}, [][]int32{{0}, {1}, nil, {0, 1}, nil})
+	h := literalHits{found: make([]uint8, len(lits)), matched: make([]uint8, 2)}
 	if a.scan("uSHers", 1, 10, &h) {
 		t.Error("ASCII text reported as non-ASCII")
 	}
@@ -423,8 +423,12 @@ func TestAutomaton(t *testing.T) {
 	if got := fmt.Sprint(h.occ); got != "[{0 1 12} {4 2 0} {4 2 4}]" {
 		t.Errorf("occurrences %s", got)
 	}
+	// Matcher 0 has "he" and "hers", matcher 1 "she" and "hers".
+	if fmt.Sprint(h.matched) != "[1 1]" {
+		t.Errorf("matched %v, want [1 1]", h.matched)
+	}
 	h.reset()
-	if len(h.hits) != 0 || len(h.occ) != 0 || h.found[0] != 0 {
+	if len(h.hits) != 0 || len(h.occ) != 0 || h.found[0] != 0 || h.matched[0] != 0 {
 		t.Errorf("reset left %+v", h)
 	}
 }
@@ -620,11 +624,12 @@ func TestScanHalves(t *testing.T) {
 		}
 	}
 	for _, text := range texts {
-		var one, two literalHits
-		one.found, two.found = make([]uint8, len(c.lits)), make([]uint8, len(c.lits))
+		one := literalHits{found: make([]uint8, len(c.lits)), matched: make([]uint8, 1000)}
+		two := literalHits{found: make([]uint8, len(c.lits)), matched: make([]uint8, 1000)}
 		w1 := a.scanRange(text, 0, len(text), inBody, 0, &one)
 		w2 := a.scan(text, inBody, 0, &two)
-		if w1 != w2 || !bytes.Equal(one.found, two.found) || occSet(one.occ) != occSet(two.occ) {
+		if w1 != w2 || !bytes.Equal(one.found, two.found) || !bytes.Equal(one.matched, two.matched) ||
+			occSet(one.occ) != occSet(two.occ) {
 			t.Fatalf("scan differs from one walk on %q", text)
 		}
 	}

@@ -38,8 +38,8 @@ type textMatcher struct {
 	name   string // error, body, text or url, for explanations
 	region uint8
 	always bool       // contains "" matches every text
+	idx    int32      // index in literalHits.matched
 	lits   []int32    // literal ids; any found in region matches
-	set    []uint64   // lits as a bit set, to test the few literals found
 	alts   []regexAlt // the regexp, split at its top-level alternation
 	src    *rules.TextMatch
 }
@@ -76,9 +76,11 @@ type fieldMatcher struct {
 
 // compiler collects the literals of a rule set while compiling it.
 type compiler struct {
-	lits   []string
-	anchor []bool // per literal: scans record its positions
-	litID  map[string]int32
+	lits     []string
+	anchor   []bool    // per literal: scans record its positions
+	postings [][]int32 // per literal: the text matchers that contain it
+	matchers int       // text matchers so far
+	litID    map[string]int32
 }
 
 // anchorLiteral returns the id of l and marks it as an anchor.
@@ -112,6 +114,7 @@ func (cp *compiler) literal(l string) int32 {
 	id := int32(len(cp.lits))
 	cp.lits = append(cp.lits, l)
 	cp.anchor = append(cp.anchor, false)
+	cp.postings = append(cp.postings, nil)
 	cp.litID[l] = id
 	return id
 }
@@ -132,14 +135,15 @@ func (cp *compiler) compile(c *rules.Condition, where string) (cond, error) {
 		if t.m == nil {
 			continue
 		}
-		tm := textMatcher{name: t.name, region: t.region, src: t.m}
+		tm := textMatcher{name: t.name, region: t.region, src: t.m, idx: int32(cp.matchers)}
+		cp.matchers++
 		for _, l := range t.m.Contains {
 			if l == "" {
 				tm.always = true
 			}
 			id := cp.literal(l)
 			tm.lits = append(tm.lits, id)
-			tm.set = setBit(tm.set, id)
+			cp.postings[id] = append(cp.postings[id], tm.idx)
 		}
 		if t.m.Regex != "" {
 			if _, err := regexp.Compile(t.m.Regex); err != nil {
@@ -352,9 +356,9 @@ func (m *textMatcher) match(x *scratch, tr *trace) bool {
 	if x.scanned&m.region != m.region {
 		x.scanRegions(m.region)
 	}
-	if id, ok := m.anyLiteral(x); ok {
+	if x.matched[m.idx]&m.region != 0 {
 		if tr != nil {
-			tr.hold("%s contains %q", m.name, x.lits[id])
+			tr.hold("%s contains %q", m.name, x.lits[m.foundLiteral(x)])
 		}
 		return true
 	}
@@ -370,23 +374,15 @@ func (m *textMatcher) match(x *scratch, tr *trace) bool {
 	return tr != nil && tr.fail("%s does not match %s", m.name, textMatchText(m.src))
 }
 
-// anyLiteral returns a literal of m found in its region. It walks the
-// shorter of m's literals and the record's hits.
-func (m *textMatcher) anyLiteral(x *scratch) (int32, bool) {
-	if len(x.hits) < len(m.lits) {
-		for _, id := range x.hits {
-			if hasBit(m.set, id) && x.found[id]&m.region != 0 {
-				return id, true
-			}
-		}
-		return 0, false
-	}
+// foundLiteral returns the first of m's literals found in its region, for
+// explanations; the scan has marked m as matched.
+func (m *textMatcher) foundLiteral(x *scratch) int32 {
 	for _, id := range m.lits {
 		if x.found[id]&m.region != 0 {
-			return id, true
+			return id
 		}
 	}
-	return 0, false
+	return m.lits[0]
 }
 
 // runAlt runs a regexp alternative on the matcher's region: anchored at
