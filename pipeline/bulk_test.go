@@ -360,14 +360,16 @@ func BenchmarkBulkBodyAdd(b *testing.B) {
 	ts := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	appendDoc := func(dst []byte) ([]byte, time.Time, error) { return append(dst, doc...), ts, nil }
 	var body bulkBody
-	for i := 0; b.Loop(); i++ {
-		if i%1000 == 0 {
+	cpu, n := cpuTime(), 0
+	for ; b.Loop(); n++ {
+		if n%1000 == 0 {
 			body.reset()
 		}
-		if err := body.add("sdtriage", "sdtriage.api-calls", i%3, int64(i), appendDoc); err != nil {
+		if err := body.add("sdtriage", "sdtriage.api-calls", n%3, int64(n), appendDoc); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu, n)
 	b.SetBytes(int64(len(body.buf) / max(body.len(), 1)))
 }
 
@@ -394,12 +396,13 @@ func BenchmarkBulkBodyClassify(b *testing.B) {
 	b.ReportAllocs()
 	now := time.Now()
 	var body bulkBody
-	for i := 0; b.Loop(); i++ {
-		if i%1000 == 0 {
+	cpu, n := cpuTime(), 0
+	for ; b.Loop(); n++ {
+		if n%1000 == 0 {
 			body.reset()
 		}
-		rec := recs[i%len(recs)]
-		src := classify.Source{Topic: "sdtriage.api-calls", Partition: i % 3, Offset: int64(i)}
+		rec := recs[n%len(recs)]
+		src := classify.Source{Topic: "sdtriage.api-calls", Partition: n % 3, Offset: int64(n)}
 		err := body.add("sdtriage", src.Topic, src.Partition, src.Offset, func(dst []byte) ([]byte, time.Time, error) {
 			doc, res, err := c.AppendDocument(dst, rec, src, now)
 			return doc, res.Timestamp, err
@@ -408,4 +411,5 @@ func BenchmarkBulkBodyClassify(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu, n)
 }
