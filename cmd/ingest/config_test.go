@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -174,4 +175,27 @@ func TestRunHidesSecrets(t *testing.T) {
 	if strings.Contains(stderr, "hunter2-kafka") || strings.Contains(stderr, "c2VjcmV0LWtleQ==") {
 		t.Errorf("ingest run -h shows a secret from the environment:\n%s", stderr)
 	}
+}
+
+var envInUsage = regexp.MustCompile(`\(env ([A-Z_]+)\)`)
+
+// TestConfigDocumented keeps docs/ingest.md in step with the flags: every
+// environment variable of ingest run -h is in its configuration table.
+func TestConfigDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "ingest.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	bindConfig(fs, func(string) (string, bool) { return "", false }, new(Config))
+	fs.VisitAll(func(f *flag.Flag) {
+		m := envInUsage.FindStringSubmatch(f.Usage)
+		if m == nil {
+			t.Fatalf("--%s names no environment variable: %q", f.Name, f.Usage)
+		}
+		env := m[1]
+		if !strings.Contains(string(doc), "`"+env+"`") || !strings.Contains(string(doc), "`--"+f.Name+"`") {
+			t.Errorf("docs/ingest.md does not document %s (--%s)", env, f.Name)
+		}
+	})
 }
