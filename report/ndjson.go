@@ -19,69 +19,80 @@ type doc struct {
 	message, status, body, partition, offset         gjson.Result
 }
 
-// fields maps "parent.child" paths to the doc field they fill.
-func (d *doc) fields() map[string]*gjson.Result {
-	return map[string]*gjson.Result{
-		"event.outcome": &d.outcome, "classification.category": &d.category, "classification.reason": &d.reason,
-		"classification.retryable": &d.retryable, "classification.remediation": &d.remediation,
-		"classification.rule_id": &d.ruleID, "labels.provider": &d.provider, "labels.api_key_id": &d.apiKey,
-		"service.name": &d.service, "url.domain": &d.domain, "url.path": &d.path, "error.message": &d.message,
-		"http.response.status_code": &d.status, "http.response.body.content": &d.body,
-		"kafka.partition": &d.partition, "kafka.offset": &d.offset,
+// set stores v in *dst unless an earlier duplicate key filled it: the
+// first of duplicate keys wins, as for a gjson path.
+func set(dst *gjson.Result, v gjson.Result) {
+	if !dst.Exists() {
+		*dst = v
 	}
 }
 
-// docReader reads documents in one pass over each (a gjson path look-up
-// per field would scan the document once per field).
-type docReader struct {
-	d    doc
-	dest map[string]*gjson.Result
-}
-
-func newDocReader() *docReader {
-	r := &docReader{}
-	r.dest = r.d.fields()
-	return r
-}
-
-// read fills r.d from the JSON object b; the first of duplicate keys wins,
-// as for a gjson path.
-func (r *docReader) read(b []byte) *doc {
-	r.d = doc{}
-	var walk func(prefix string, v gjson.Result)
-	walk = func(prefix string, v gjson.Result) {
-		v.ForEach(func(k, val gjson.Result) bool {
-			name := k.Str
-			if prefix != "" {
-				name = prefix + "." + k.Str
-			}
-			if prefix == "" && name == "@timestamp" {
-				if !r.d.timestamp.Exists() {
-					r.d.timestamp = val
+// readDoc fills d from the JSON object b in one pass over it (a gjson path
+// look-up per field would scan the document once per field), descending
+// only into the objects that hold a wanted field.
+func readDoc(d *doc, b []byte) {
+	*d = doc{}
+	gjson.ParseBytes(b).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "@timestamp":
+			set(&d.timestamp, v)
+		case "event":
+			v.ForEach(func(k, v gjson.Result) bool {
+				if k.Str == "outcome" {
+					set(&d.outcome, v)
 				}
 				return true
-			}
-			if dst, ok := r.dest[name]; ok {
-				if !dst.Exists() {
-					*dst = val
+			})
+		case "classification":
+			v.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "category":
+					set(&d.category, v)
+				case "reason":
+					set(&d.reason, v)
+				case "retryable":
+					set(&d.retryable, v)
+				case "remediation":
+					set(&d.remediation, v)
+				case "rule_id":
+					set(&d.ruleID, v)
 				}
 				return true
-			}
-			if val.IsObject() && wanted[name] {
-				walk(name, val)
-			}
-			return true
-		})
-	}
-	walk("", gjson.ParseBytes(b))
-	return &r.d
-}
-
-// wanted is the objects on the way to a doc field; read descends into
-// no other.
-var wanted = map[string]bool{
-	"event": true, "classification": true, "labels": true, "service": true, "url": true, "error": true,
-	"http": true, "http.response": true, "http.response.body": true, "kafka": true,
+			})
+		case "labels":
+			v.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "provider":
+					set(&d.provider, v)
+				case "api_key_id":
+					set(&d.apiKey, v)
+				}
+				return true
+			})
+		case "service":
+			set(&d.service, v.Get("name"))
+		case "url":
+			v.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "domain":
+					set(&d.domain, v)
+				case "path":
+					set(&d.path, v)
+				}
+				return true
+			})
+		case "error":
+			set(&d.message, v.Get("message"))
+		case "http":
+			r := v.Get("response")
+			set(&d.status, r.Get("status_code"))
+			set(&d.body, r.Get("body.content"))
+		case "kafka":
+			set(&d.partition, v.Get("partition"))
+			set(&d.offset, v.Get("offset"))
+		}
+		return true
+	})
 }
 
 // maxLine bounds one NDJSON line (documents carry at most 8 KiB of body).
@@ -102,7 +113,7 @@ func FromNDJSON(r io.Reader, name string, o Options) (*Report, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	var bad, line int
-	dr := newDocReader()
+	var v doc
 	endpoints := map[[2]string]string{} // url.domain, url.path -> endpoint
 	for sc.Scan() {
 		line++
@@ -114,7 +125,7 @@ func FromNDJSON(r io.Reader, name string, o Options) (*Report, error) {
 			bad++
 			continue
 		}
-		v := dr.read(b)
+		readDoc(&v, b)
 		ts, err := time.Parse(time.RFC3339Nano, v.timestamp.Str)
 		if err != nil {
 			continue
