@@ -42,8 +42,13 @@ func newAutomaton(lits []string, anchor []bool, postings [][]int32) *automaton {
 		}
 	}
 	// The trie, with -1 for missing edges.
-	a.next = make([]int32, a.nclass)
-	a.out = [][]int32{nil}
+	// The trie has at most one state per literal byte, plus the root.
+	states := 1
+	for _, l := range lits {
+		states += len(l)
+	}
+	a.next = make([]int32, a.nclass, states*a.nclass)
+	a.out = make([][]int32, 1, states)
 	for i := range a.next {
 		a.next[i] = -1
 	}
