@@ -39,8 +39,12 @@ type deadLetter struct {
 }
 
 // DLQ writes records that cannot be indexed to the dead-letter topic: the
-// original key and bytes, the original headers, and sdtriage.* headers saying
-// why and where from. The error text is masked: it may quote the record.
+// original key, bytes and headers, and sdtriage.* headers saying why and
+// where from. Credentials in them are masked (CONTRACT section 4: nothing is
+// written to the dead-letter queue unmasked): each is replaced by its
+// fingerprint and everything else is kept byte for byte, so a dead letter
+// can still be read, fixed and replayed, and still says which key failed.
+// The error text is masked too: it may quote the record.
 type DLQ struct {
 	writer  *kafka.Writer
 	ruleset string
@@ -64,7 +68,13 @@ func (d *DLQ) Write(ctx context.Context, letters []deadLetter) error {
 	msgs := make([]kafka.Message, len(letters))
 	for i, l := range letters {
 		h := make([]kafka.Header, 0, len(l.msg.Headers)+7)
-		h = append(h, l.msg.Headers...)
+		for _, oh := range l.msg.Headers {
+			v := maskBytes(oh.Value)
+			if classify.IsSecretKey(oh.Key) {
+				v = []byte(classify.MaskValue(string(oh.Value)))
+			}
+			h = append(h, kafka.Header{Key: oh.Key, Value: v})
+		}
 		h = append(h,
 			kafka.Header{Key: HeaderReason, Value: []byte(l.reason)},
 			kafka.Header{Key: HeaderTopic, Value: []byte(l.msg.Topic)},
@@ -74,7 +84,7 @@ func (d *DLQ) Write(ctx context.Context, letters []deadLetter) error {
 			kafka.Header{Key: HeaderRuleset, Value: []byte(d.ruleset)},
 			kafka.Header{Key: HeaderError, Value: []byte(classify.MaskString(l.err))},
 		)
-		msgs[i] = kafka.Message{Key: l.msg.Key, Value: l.msg.Value, Headers: h}
+		msgs[i] = kafka.Message{Key: maskBytes(l.msg.Key), Value: maskBytes(l.msg.Value), Headers: h}
 	}
 	b := backoff.NewExponentialBackOff()
 	b.MaxInterval = 10 * time.Second
@@ -100,4 +110,13 @@ func (d *DLQ) Write(ctx context.Context, letters []deadLetter) error {
 		d.metrics.DeadLettered.WithLabelValues(l.reason).Inc()
 	}
 	return nil
+}
+
+// maskBytes returns b with credentials masked; b itself when there are none.
+func maskBytes(b []byte) []byte {
+	s := string(b)
+	if m := classify.MaskString(s); m != s {
+		return []byte(m)
+	}
+	return b
 }
