@@ -34,7 +34,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"categoryChart":  categoryChart,
 	"changeClass": func(c *float64) string {
 		switch {
-		case c == nil || *c == 0:
+		case c == nil || math.Abs(*c) < 0.0005:
 			return ""
 		case *c > 0:
 			return "up"

@@ -97,7 +97,7 @@ func changeText(c *float64, cur int64) string {
 		return "new"
 	case c == nil:
 		return "–"
-	case *c == 0:
+	case math.Abs(*c) < 0.0005: // prints as 0.0%
 		return "±0%"
 	case *c > 0:
 		return "+" + pct(*c)
