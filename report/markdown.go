@@ -104,7 +104,7 @@ func Markdown(w io.Writer, r *Report) error {
 		}
 		for i, it := range r.New.Templates {
 			if i == maxNewTemplates {
-				p("- and %s more (see the JSON report)\n", plural(int64(len(r.New.Templates)-i), "new message template"))
+				p("- and %d more new message templates (see the JSON report)\n", len(r.New.Templates)-i)
 				break
 			}
 			p("- message %s (%s/%s): %s\n", mdCode(it.Template), it.Category, it.Reason, num(it.Count))

@@ -200,5 +200,22 @@ func headline(r *Report) string {
 		c := r.Categories[0]
 		s += fmt.Sprintf(". Most are %s (%s), for %s", c.Category, pct(c.Share), owner(c.Category))
 	}
+	if cat, rs, ok := largestRise(r); ok && r.New.Compared {
+		s += fmt.Sprintf(". Largest rise: %s/%s, %s failures (%s)", cat, rs.Reason, "+"+num(rs.Count-rs.PreviousCount), changeText(rs.Change, rs.Count))
+	}
 	return s + "."
+}
+
+// largestRise is the reason whose failures grew most since the previous
+// period, in absolute numbers (ties: the first listed).
+func largestRise(r *Report) (category string, reason Reason, ok bool) {
+	var best int64
+	for _, c := range r.Categories {
+		for _, rs := range c.Reasons {
+			if d := rs.Count - rs.PreviousCount; d > best {
+				best, category, reason, ok = d, c.Category, rs, true
+			}
+		}
+	}
+	return category, reason, ok
 }
