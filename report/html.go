@@ -43,6 +43,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	},
 	"add":              func(a, b int) int { return a + b },
 	"sub":              func(a, b int) int { return a - b },
+	"maxNew":           func() int { return maxNewTemplates },
 	"plural":           plural,
 	"dimensionHeading": func(d string) string { return dimensionHeading[d] },
 	"causes": func(h Hint) string {
