@@ -24,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // --tz works in the scratch image too, which has no zoneinfo
 
 	"github.com/elastic/go-elasticsearch/v8"
 
