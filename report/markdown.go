@@ -144,14 +144,13 @@ func mdText(s string) string { return mdEscaper.Replace(s) }
 // mdCell is text in a table cell.
 func mdCell(s string) string { return mdText(s) }
 
-// mdCode is s as an inline code span, safe in tables and lists: the fence
-// is longer than any backtick run inside, and pipes are escaped.
+// mdCode is s as an inline code span (for lists, not table cells): the
+// fence is longer than any backtick run inside.
 func mdCode(s string) string {
 	fence := "`"
 	for strings.Contains(s, fence) {
 		fence += "`"
 	}
-	s = strings.ReplaceAll(s, "|", `\|`)
 	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
 		s = " " + s + " "
 	}
