@@ -20,7 +20,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -32,6 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,12 +115,11 @@ func main() {
 		s.checkAlive()
 	}
 	elapsed := time.Since(start)
-	retries := s.metric(a, "sdtriage_bulk_item_retries_total")
 	s.stopIngest(a)
 	mem.stop()
 
 	res := s.verify()
-	res.print(s, *records, elapsed, retries, faults, mem, *maxRSS)
+	res.print(s, *records, elapsed, faults, mem, *maxRSS)
 	ok := res.ok() && mem.peakMB() <= float64(*maxRSS)
 	if !ok {
 		fmt.Printf("\nRESULT: FAIL (ingester logs in %s)\n", s.logDir)
@@ -157,7 +156,6 @@ type fault struct {
 type ingester struct {
 	name    string
 	cmd     *exec.Cmd
-	metrics string
 	done    chan error // Wait's result, put back by whoever reads it
 	stopped bool       // stopped on purpose (under soak.mu)
 }
@@ -173,7 +171,8 @@ func (s *soak) setup() error {
 	return cmd.Run()
 }
 
-// startIngest starts an ingester with the default settings users get.
+// startIngest starts an ingester with the default settings users get, its
+// metrics on a free port (two on the default :9464 would collide).
 func (s *soak) startIngest(name string) *ingester {
 	l := must1(net.Listen("tcp", "127.0.0.1:0"))
 	addr := l.Addr().String()
@@ -182,7 +181,7 @@ func (s *soak) startIngest(name string) *ingester {
 	cmd := exec.Command(s.bin, "run")
 	cmd.Env, cmd.Stdout, cmd.Stderr = s.env("METRICS_ADDR="+addr), logFile, logFile
 	must(cmd.Start())
-	in := &ingester{name: name, cmd: cmd, metrics: "http://" + addr + "/metrics", done: make(chan error, 1)}
+	in := &ingester{name: name, cmd: cmd, done: make(chan error, 1)}
 	go func() { in.done <- cmd.Wait(); logFile.Close() }()
 	s.mu.Lock()
 	s.ingesters = append(s.ingesters, in)
@@ -445,29 +444,6 @@ func (s *soak) waitLagZero(timeout time.Duration) time.Time {
 	}
 }
 
-// metric returns the sum of every series of a counter or gauge from an
-// ingester's /metrics, or -1 when it cannot be read.
-func (s *soak) metric(in *ingester, name string) float64 {
-	resp, err := s.http.Get(in.metrics)
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	total := 0.0
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, name) || (len(line) > len(name) && line[len(name)] != ' ' && line[len(name)] != '{') {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-		if err == nil {
-			total += v
-		}
-	}
-	return total
-}
-
 // result is what the final check found.
 type result struct {
 	records     int64 // Kafka positions in the topic
@@ -723,16 +699,16 @@ func residentBytes(pid int) int64 {
 }
 
 // print writes the one-screen summary.
-func (r result) print(s *soak, generated int, elapsed time.Duration, retries float64,
-	faults []fault, mem *sampler, maxRSS int64) {
+func (r result) print(s *soak, generated int, elapsed time.Duration, faults []fault, mem *sampler, maxRSS int64) {
 	mark := func(ok bool) string {
 		if ok {
 			return "ok"
 		}
 		return "FAIL"
 	}
+	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Println()
-	fmt.Println("soak summary")
+	fmt.Printf("soak summary (%d CPUs, load average %s)\n", runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
 	fmt.Printf("  records generated           %10d\n", generated)
 	fmt.Printf("  records in (Kafka)          %10d   (%d produce retries)\n", r.records, s.produceRetry)
 	fmt.Printf("  documents out (ES)          %10d   (%d distinct Kafka positions)\n", r.documents, r.distinct)
@@ -741,7 +717,6 @@ func (r result) print(s *soak, generated int, elapsed time.Duration, retries flo
 	fmt.Printf("  duplicated                  %10d   %s\n", r.duplicated, mark(r.duplicated == 0))
 	fmt.Printf("  documents + dead-lettered = records %v %s\n", r.documents+r.deadDistinc == r.records, mark(r.documents+r.deadDistinc == r.records))
 	fmt.Printf("  sampled ids deterministic   %10v   %s\n", r.badIDs == 0, mark(r.badIDs == 0))
-	fmt.Printf("  bulk item retries (a)       %10.0f\n", retries)
 	mem.mu.Lock()
 	for _, name := range []string{"a", "b"} {
 		if p, ok := mem.peak[name]; ok {
@@ -752,7 +727,8 @@ func (r result) print(s *soak, generated int, elapsed time.Duration, retries flo
 	mem.mu.Unlock()
 	fmt.Printf("  wall time                   %9.1fs   (%.0f records/s overall, faults included)\n",
 		elapsed.Seconds(), float64(r.records)/elapsed.Seconds())
-	fmt.Println("  faults                          down   resumed   lag zero")
+	fmt.Println("  faults (from the server back, or the member change, to the next commit and to a lag of zero)")
+	fmt.Println("                                 down   resumed   lag zero")
 	for _, f := range faults {
 		down := "-"
 		if f.down > 0 {
