@@ -34,6 +34,7 @@ import (
 // its three connection attempts, not a retry storm), the password never in
 // the log, and nothing committed.
 func TestIngestSASLWrongPassword(t *testing.T) {
+	t.Parallel()
 	sasl := testenv.KafkaSASL(t)
 	e := newEnv(t, 1)
 	e.runSetup()
@@ -65,6 +66,29 @@ func TestIngestSASLWrongPassword(t *testing.T) {
 			t.Logf("%s: exit %d after %s", mech, code, took.Round(100*time.Millisecond))
 		})
 	}
+}
+
+// TestIngestKafkaUntrustedCA connects to the SASL_SSL listener trusting a
+// CA that did not sign the broker's certificate: exit 1 with the
+// certificate error, not an endless wait for the broker.
+func TestIngestKafkaUntrustedCA(t *testing.T) {
+	t.Parallel()
+	sasl := testenv.KafkaSASL(t)
+	e := newEnv(t, 1)
+	e.runSetup()
+	other := httptest.NewTLSServer(http.NotFoundHandler()) // any certificate but the broker's CA
+	other.Close()
+	ca := filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: other.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := e.startIngest("KAFKA_BROKERS="+strings.Join(sasl.Brokers, ","), "KAFKA_SASL_MECHANISM=SCRAM-SHA-512",
+		"KAFKA_USERNAME="+sasl.Username, "KAFKA_PASSWORD="+sasl.Password, "KAFKA_CA_FILE="+ca)
+	code, took := p.wait(t, 60*time.Second)
+	if last := lastError(p.out.String()); code != 1 || !strings.Contains(last, "certificate signed by unknown authority") {
+		t.Errorf("exit code %d, want 1 and the certificate error; last error:\n%s", code, last)
+	}
+	t.Logf("exit %d after %s", code, took.Round(100*time.Millisecond))
 }
 
 // wait waits up to timeout for the process to exit by itself and returns
@@ -204,6 +228,7 @@ func (e *env) setupThrough(extra ...string) (int, string) {
 // (ELASTICSEARCH_CA_FILE) with an API key and with basic authentication
 // through the checking proxy, and with wrong credentials or no CA.
 func TestElasticsearchSecurity(t *testing.T) {
+	t.Parallel()
 	esURL := testenv.Elasticsearch(t)
 	apiKey := base64.StdEncoding.EncodeToString([]byte(proxyKeyID + ":" + proxyKey))
 	for _, tc := range []struct {
