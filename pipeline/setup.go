@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -155,6 +156,10 @@ func Setup(ctx context.Context, client *elasticsearch.Client, prefix string, ret
 	return nil
 }
 
+// ErrNotSetUp is wrapped by CheckSetup's verdict that the index template is
+// missing or outdated, as opposed to a failure to ask.
+var ErrNotSetUp = errors.New("run `ingest setup`")
+
 // CheckSetup verifies that the index template for prefix is installed and
 // not older than this ingester.
 func CheckSetup(ctx context.Context, client *elasticsearch.Client, prefix string) error {
@@ -169,16 +174,16 @@ func CheckSetup(ctx context.Context, client *elasticsearch.Client, prefix string
 	}
 	switch {
 	case res.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("index template %s is missing: run `ingest setup` first", prefix)
+		return fmt.Errorf("index template %s is missing: %w first", prefix, ErrNotSetUp)
 	case res.IsError():
 		return fmt.Errorf("checking index template %s: HTTP %d: %s", prefix, res.StatusCode, errorSummary(b))
 	}
 	t := gjson.GetBytes(b, "index_templates.0.index_template")
 	if v := t.Get("version").Int(); v < TemplateVersion {
-		return fmt.Errorf("index template %s is outdated (version %d, this ingester needs %d): run `ingest setup`", prefix, v, TemplateVersion)
+		return fmt.Errorf("index template %s is outdated (version %d, this ingester needs %d): %w", prefix, v, TemplateVersion, ErrNotSetUp)
 	}
 	if !strings.Contains(t.Get("index_patterns").Raw, `"`+prefix+`-*"`) {
-		return fmt.Errorf("index template %s does not cover %s-*: run `ingest setup`", prefix, prefix)
+		return fmt.Errorf("index template %s does not cover %s-*: %w", prefix, prefix, ErrNotSetUp)
 	}
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -88,12 +90,6 @@ func runDaemon(c *Config, log *zap.Logger) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = pipeline.CheckSetup(checkCtx, es, c.Index)
-	cancel()
-	if err != nil {
-		return err
-	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -113,7 +109,36 @@ func runDaemon(c *Config, log *zap.Logger) error {
 		}
 		defer srv.Close()
 	}
+	if err := waitForSetup(ctx, es, c.Index, log); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil // stopped before consuming
+	}
 	return p.Run(ctx)
+}
+
+// waitForSetup checks the index template, waiting (with /readyz saying not
+// ready) while Elasticsearch cannot be reached: it may still be starting.
+// A missing or outdated template is an error at once.
+func waitForSetup(ctx context.Context, es *elasticsearch.Client, index string, log *zap.Logger) error {
+	bo := backoff.NewExponentialBackOff()
+	bo.MaxInterval = 10 * time.Second
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := pipeline.CheckSetup(cctx, es, index)
+		cancel()
+		if err == nil || errors.Is(err, pipeline.ErrNotSetUp) || ctx.Err() != nil {
+			return err
+		}
+		d := bo.NextBackOff()
+		log.Warn("cannot check the index template yet; retrying", zap.Error(err), zap.Duration("in", d))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // serveMetrics serves /metrics, /healthz (the process is alive) and
