@@ -901,3 +901,38 @@ func TestIngestStopsOnAuthenticationError(t *testing.T) {
 		t.Errorf("%d records committed after a 401, want none", n)
 	}
 }
+
+// TestSetup installs the template twice (idempotent) and checks what
+// CheckSetup says about a missing, an outdated and a current template.
+func TestSetup(t *testing.T) {
+	t.Parallel()
+	url := testenv.Elasticsearch(t)
+	es, err := elasticsearch.NewClient(elasticsearch.Config{Addresses: []string{url}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	prefix := testenv.Name(t)
+
+	if err := pipeline.CheckSetup(ctx, es, prefix); !errors.Is(err, pipeline.ErrNotSetUp) ||
+		!strings.Contains(err.Error(), "is missing: run `ingest setup`") {
+		t.Errorf("CheckSetup without a template = %v, want it missing", err)
+	}
+	for range 2 {
+		if err := pipeline.Setup(ctx, es, prefix, 24*time.Hour, zaptest.NewLogger(t)); err != nil {
+			t.Fatalf("Setup: %v", err)
+		}
+	}
+	if err := pipeline.CheckSetup(ctx, es, prefix); err != nil {
+		t.Errorf("CheckSetup after Setup: %v", err)
+	}
+	old := pipeline.Template(prefix, "")
+	old["version"] = pipeline.TemplateVersion - 1
+	body, _ := json.Marshal(old)
+	if res, err := (esapi.IndicesPutIndexTemplateRequest{Name: prefix, Body: bytes.NewReader(body)}).Do(ctx, es); err != nil || res.IsError() {
+		t.Fatalf("installing an old template: %v %v", err, res)
+	}
+	if err := pipeline.CheckSetup(ctx, es, prefix); !errors.Is(err, pipeline.ErrNotSetUp) || !strings.Contains(err.Error(), "is outdated") {
+		t.Errorf("CheckSetup with an old template = %v, want it outdated", err)
+	}
+}
