@@ -142,11 +142,8 @@ const keywordLimit = 1024
 // ignore_above: in UTF-16 code units.
 func keywordLen(s string) int {
 	n := 0
-	for _, r := range s {
+	for _, r := range s { // invalid UTF-8 decodes as U+FFFD, one unit
 		n += utf16.RuneLen(r)
-		if n < 0 { // invalid rune
-			n = 1
-		}
 	}
 	return n
 }
