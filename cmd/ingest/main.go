@@ -28,6 +28,8 @@ Commands:
         Elasticsearch; every flag has an environment fallback, see ingest run -h
   setup [flags]
         install the index template (and retention policy) that run checks for
+  generate [flags]
+        generate realistic NDJSON log records to a file, stdout or Kafka
   classify [--rules DIR] [--no-defaults] [--explain] [FILE ...]
         classify NDJSON log records (stdin when no FILE or -) and write one
         Elasticsearch document per line to stdout

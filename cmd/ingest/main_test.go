@@ -56,6 +56,7 @@ func TestUsage(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"-h"}, successExitCode, "rules test", ""},
+		{[]string{"help"}, successExitCode, "generate [flags]", ""},
 		{[]string{"frobnicate"}, usageExitCode, "", `unknown command "frobnicate"`},
 		{[]string{"rules"}, usageExitCode, "", "ingest rules check"},
 		{[]string{"rules", "lint"}, usageExitCode, "", `unknown command "lint"`},
