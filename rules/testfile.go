@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"math"
 	"strconv"
 	"strings"
@@ -269,4 +270,29 @@ func appendString(dst []byte, s string) []byte {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s) // a string always encodes
 	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+}
+
+// DefaultTests returns the rule tests shipped with the default pack
+// (rules/default/tests), embedded in the binary so that an installed ingest
+// can run them, in file name order.
+func DefaultTests() ([]*TestFile, []error) {
+	names, err := fs.Glob(defaultFS, "default/tests/*.yaml")
+	if err != nil {
+		return nil, []error{err}
+	}
+	var files []*TestFile
+	var errs []error
+	for _, name := range names {
+		b, err := defaultFS.ReadFile(name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		tf, e := ParseTests(defaultPrefix+name, b)
+		errs = append(errs, e...)
+		if tf != nil {
+			files = append(files, tf)
+		}
+	}
+	return files, errs
 }

@@ -133,3 +133,20 @@ func FuzzParseTests(f *testing.F) {
 		}
 	})
 }
+
+func TestDefaultTests(t *testing.T) {
+	files, errs := DefaultTests()
+	for _, err := range errs {
+		t.Error(err)
+	}
+	n := 0
+	for _, f := range files {
+		n += len(f.Tests)
+	}
+	if len(files) == 0 || n == 0 {
+		t.Fatalf("DefaultTests: %d files with %d tests, want the shipped rules/default/tests", len(files), n)
+	}
+	if got := files[0].Tests[0].Pos.File; !strings.HasPrefix(got, "rules/default/tests/") {
+		t.Errorf("position file %q, want it under rules/default/tests/", got)
+	}
+}

@@ -5,16 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/sdtriage/sdtriage/classify"
 	"github.com/sdtriage/sdtriage/rules"
 )
-
-// defaultTestsDir holds the default pack's rule tests in the source tree;
-// `ingest rules test` runs them when given no files.
-const defaultTestsDir = "rules/default/tests"
 
 const rulesUsage = `Usage:
   ingest rules check [--no-defaults] [DIR|FILE ...]
@@ -101,41 +96,39 @@ func rulesTestCmd(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: ingest rules test [flags] [FILE ...]\n\n"+
 			"Run rule tests: each record must get its expected outcome, category and reason\n"+
-			"(and rule_id when given). With no FILE, the default pack's tests in "+defaultTestsDir+".\n\nFlags:\n")
+			"(and rule_id when given). With no FILE, the default pack's own tests (built in).\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	rf := addRuleFlags(fs)
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	files := fs.Args()
-	if len(files) == 0 {
-		files, _ = filepath.Glob(filepath.Join(defaultTestsDir, "*.yaml"))
-		if len(files) == 0 {
-			fmt.Fprintf(stderr, "ingest rules test: no test files given, and none in %s (run from the source tree or name the files)\n", defaultTestsDir)
-			return usageExitCode
-		}
-	}
 	c, code := rf.classifier(stderr)
 	if c == nil {
 		return code
 	}
-	passed, failed, broken := 0, 0, false
-	for _, name := range files {
+	var files []*rules.TestFile
+	var errs []error
+	if fs.NArg() == 0 {
+		files, errs = rules.DefaultTests()
+	}
+	for _, name := range fs.Args() {
 		b, err := os.ReadFile(name)
 		if err != nil {
-			fmt.Fprintf(stderr, "ingest rules test: %v\n", err)
-			broken = true
+			errs = append(errs, fmt.Errorf("ingest rules test: %w", err))
 			continue
 		}
-		tf, errs := rules.ParseTests(name, b)
-		if len(errs) > 0 {
-			for _, err := range errs {
-				fmt.Fprintln(stderr, err)
-			}
-			broken = true
-			continue
+		tf, e := rules.ParseTests(name, b)
+		errs = append(errs, e...)
+		if tf != nil {
+			files = append(files, tf)
 		}
+	}
+	for _, err := range errs {
+		fmt.Fprintln(stderr, err)
+	}
+	passed, failed, broken := 0, 0, len(errs) > 0
+	for _, tf := range files {
 		for _, tc := range tf.Tests {
 			if diff := runTest(c, tc); diff != "" {
 				fmt.Fprint(stdout, diff)
