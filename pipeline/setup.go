@@ -161,7 +161,9 @@ func Setup(ctx context.Context, client *elasticsearch.Client, prefix string, ret
 var ErrNotSetUp = errors.New("run `ingest setup`")
 
 // CheckSetup verifies that the index template for prefix is installed and
-// not older than this ingester.
+// not older than this ingester. A missing or outdated template wraps
+// ErrNotSetUp; refused credentials are a FatalError; other errors (the
+// node unreachable or starting) may pass.
 func CheckSetup(ctx context.Context, client *elasticsearch.Client, prefix string) error {
 	res, err := esapi.IndicesGetIndexTemplateRequest{Name: prefix}.Do(ctx, client)
 	if err != nil {
@@ -175,6 +177,9 @@ func CheckSetup(ctx context.Context, client *elasticsearch.Client, prefix string
 	switch {
 	case res.StatusCode == http.StatusNotFound:
 		return fmt.Errorf("index template %s is missing: %w first", prefix, ErrNotSetUp)
+	case res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden:
+		typ, reason := errorTypeReason(b)
+		return fmt.Errorf("checking index template %s: %w", prefix, &FatalError{Status: res.StatusCode, Type: typ, Reason: reason})
 	case res.IsError():
 		return fmt.Errorf("checking index template %s: HTTP %d: %s", prefix, res.StatusCode, errorSummary(b))
 	}

@@ -34,7 +34,7 @@ func (e *FatalError) Error() string {
 	case 404:
 		hint = "; allow automatic creation of the daily indices (action.auto_create_index) or create them"
 	}
-	return fmt.Sprintf("elasticsearch refused the bulk request: HTTP %d %s: %s%s", e.Status, e.Type, e.Reason, hint)
+	return fmt.Sprintf("elasticsearch refused the request: HTTP %d %s: %s%s", e.Status, e.Type, e.Reason, hint)
 }
 
 // rejection is a bulk item that Elasticsearch rejected for good.

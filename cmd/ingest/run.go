@@ -120,7 +120,7 @@ func runDaemon(c *Config, log *zap.Logger) error {
 
 // waitForSetup checks the index template, waiting (with /readyz saying not
 // ready) while Elasticsearch cannot be reached: it may still be starting.
-// A missing or outdated template is an error at once.
+// A missing or outdated template, or refused credentials, is an error at once.
 func waitForSetup(ctx context.Context, es *elasticsearch.Client, index string, log *zap.Logger) error {
 	bo := backoff.NewExponentialBackOff()
 	bo.MaxInterval = 10 * time.Second
@@ -128,7 +128,7 @@ func waitForSetup(ctx context.Context, es *elasticsearch.Client, index string, l
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := pipeline.CheckSetup(cctx, es, index)
 		cancel()
-		if err == nil || errors.Is(err, pipeline.ErrNotSetUp) || ctx.Err() != nil {
+		if err == nil || errors.Is(err, pipeline.ErrNotSetUp) || errors.As(err, new(*pipeline.FatalError)) || ctx.Err() != nil {
 			return err
 		}
 		d := bo.NextBackOff()
