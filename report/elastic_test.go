@@ -187,7 +187,7 @@ func TestElasticsearchEdgeCases(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			prefix := testenv.Name(t)
-			file := filtered(t, tc.keep)
+			file := filtered(t, tc.keep, tc.edit)
 			seed(t, url, prefix, readDocs(t, file))
 			got, err := esSource(t, url, prefix).Report(context.Background(), weekOptions(t, time.UTC))
 			if err != nil {

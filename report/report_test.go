@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -128,19 +129,24 @@ func TestReportContent(t *testing.T) {
 	}
 }
 
-// filtered writes the lines of testdata/week.ndjson that keep accepts to a
-// temporary file and returns its name.
-func filtered(t *testing.T, keep func(line string) bool) string {
+// filtered writes the lines of testdata/week.ndjson that keep accepts,
+// changed by edit when it is not nil, to a temporary file and returns its
+// name.
+func filtered(t *testing.T, keep func(line string) bool, edit func(t *testing.T, i int, line string) string) string {
 	t.Helper()
 	b, err := os.ReadFile("testdata/week.ndjson")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if keep(l) {
-			out = append(out, l)
+	for i, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if !keep(l) {
+			continue
 		}
+		if edit != nil {
+			l = edit(t, i, l)
+		}
+		out = append(out, l)
 	}
 	name := filepath.Join(t.TempDir(), "docs.ndjson")
 	if err := os.WriteFile(name, []byte(strings.Join(out, "\n")+"\n"), 0o644); err != nil {
@@ -149,25 +155,56 @@ func filtered(t *testing.T, keep func(line string) bool) string {
 	return name
 }
 
+// longMessages gives some error messages lengths around the keyword
+// limit of 1,024 UTF-16 code units (an emoji counts two), beyond which
+// Elasticsearch does not index a keyword.
+func longMessages(t *testing.T, i int, line string) string {
+	var doc map[string]any
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	e, ok := doc["error"].(map[string]any)
+	if !ok || e["message"] == nil {
+		return line
+	}
+	switch i % 4 {
+	case 0:
+		e["message"] = strings.Repeat("x", keywordLimit+6) // not indexed
+	case 1:
+		e["message"] = strings.Repeat("y", keywordLimit-1) + "😀" // 1,024 runes, 1,025 units: not indexed
+	case 2:
+		e["message"] = strings.Repeat("z", keywordLimit-2) + "😀" // 1,024 units: indexed
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // edgeCases are datasets that must give a sensible report, not an error.
 var edgeCases = []struct {
 	name string
 	keep func(line string) bool
+	edit func(t *testing.T, i int, line string) string
 	// want is text each rendering must hold.
 	want []string
 }{
-	{"empty", func(string) bool { return false }, []string{"No API calls were recorded"}},
-	{"no failures", func(l string) bool { return strings.Contains(l, `"outcome":"success"`) }, []string{"No failures among 875 calls"}},
+	{"empty", func(string) bool { return false }, nil, []string{"No API calls were recorded"}},
+	{"no failures", func(l string) bool { return strings.Contains(l, `"outcome":"success"`) }, nil, []string{"No failures among 875 calls"}},
 	{"single category", func(l string) bool {
 		return strings.Contains(l, `"outcome":"success"`) || strings.Contains(l, `"category":"server"`)
-	}, []string{"Most are server (100%)"}},
-	{"failures only", func(l string) bool { return strings.Contains(l, `"outcome":"failure"`) }, []string{"failure rate is not given"}},
+	}, nil, []string{"Most are server (100%)"}},
+	{"failures only", func(l string) bool { return strings.Contains(l, `"outcome":"failure"`) }, nil, []string{"failure rate is not given"}},
+	{"messages around the keyword limit", func(string) bool { return true }, longMessages, []string{"125 failures"}},
 }
 
 func TestEdgeCases(t *testing.T) {
 	for _, tc := range edgeCases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := fromFile(t, filtered(t, tc.keep), weekOptions(t, time.UTC))
+			r := fromFile(t, filtered(t, tc.keep, tc.edit), weekOptions(t, time.UTC))
 			for _, format := range []string{"markdown", "html"} {
 				var b bytes.Buffer
 				if err := Render(&b, r, format); err != nil {
