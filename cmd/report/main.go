@@ -240,6 +240,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(stri
 			qctx, cancel := context.WithTimeout(ctx, c.Timeout)
 			r, err = (&report.Elasticsearch{Client: client, Prefix: c.Index}).Report(qctx, o)
 			cancel()
+			if err != nil {
+				err = fmt.Errorf("%w (Elasticsearch %s: check ELASTICSEARCH_URL/--es-url and the credentials, or read a file with --input)", err, strings.Join(c.ESURLs, ","))
+			}
 		}
 	case "-":
 		r, err = report.FromNDJSON(stdin, "stdin", o)
