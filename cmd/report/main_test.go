@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,5 +126,13 @@ func TestMissingInputFile(t *testing.T) {
 	code, _, stderr := runCmd(t, "", noEnv, "--input", "no-such-file.ndjson")
 	if code != failureExitCode || !strings.Contains(stderr, "no-such-file.ndjson") {
 		t.Errorf("exit %d, stderr %q; want %d naming the file", code, stderr, failureExitCode)
+	}
+}
+
+func TestUnreachableElasticsearch(t *testing.T) {
+	url := fmt.Sprintf("http://127.0.0.1:%d", testenv.FreePort(t))
+	code, _, stderr := runCmd(t, "", noEnv, "--es-url", url, "--week", "2026-W47", "--timeout", "10s")
+	if code != failureExitCode || !strings.Contains(stderr, url) || !strings.Contains(stderr, "ELASTICSEARCH_URL") {
+		t.Errorf("exit %d, stderr %q; want %d naming %s and ELASTICSEARCH_URL", code, stderr, failureExitCode, url)
 	}
 }
