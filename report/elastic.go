@@ -25,11 +25,25 @@ type Elasticsearch struct {
 	// one composite aggregation; the rest is reported as not covered.
 	// Default: 200,000.
 	MaxKeys int
+
+	page int // keys per composite request when not 0 (tests use small pages)
 }
 
-// compositePage is the number of keys per composite aggregation request
-// (below the default search.max_buckets of 65,536 with the sub-buckets).
-const compositePage = 10000
+// Keys per composite aggregation request: below the default
+// search.max_buckets of 65,536 with the sub-buckets, and for the groups,
+// whose buckets each carry two sampled documents (bodies of up to 8 KiB),
+// few enough to keep a response near 30 MiB at worst.
+const (
+	compositePage = 10000
+	groupsPage    = 1000
+)
+
+func (e *Elasticsearch) pageOr(def int) int {
+	if e.page > 0 {
+		return e.page
+	}
+	return def
+}
 
 func (e *Elasticsearch) maxKeys() int {
 	if e.MaxKeys <= 0 {
@@ -262,7 +276,7 @@ func (e *Elasticsearch) groups(ctx context.Context, o Options, base []any, cur, 
 		},
 		"_source": map[string]any{"includes": []string{"@timestamp", "error.message", "http.response.body.content"}},
 	}}
-	truncated, err := e.compositeQuery(ctx, query, sources, map[string]any{"periods": periods(o, map[string]any{"sample": sample})}, func(key, b gjson.Result) {
+	truncated, err := e.compositeQuery(ctx, query, sources, map[string]any{"periods": periods(o, map[string]any{"sample": sample})}, e.pageOr(groupsPage), func(key, b gjson.Result) {
 		g := groupKey{
 			provider: key.Get("p").Str, status: key.Get("s").Int(),
 			category: key.Get("c").Str, reason: key.Get("r").Str, ruleID: key.Get("id").Str,
@@ -303,14 +317,15 @@ func sortValue(v gjson.Result) int64 {
 // of filters, page by page, calling each for every bucket; truncated says
 // that it stopped at MaxKeys.
 func (e *Elasticsearch) composite(ctx context.Context, filters []any, sources []any, aggs map[string]any, each func(key, bucket gjson.Result)) (bool, error) {
-	return e.compositeQuery(ctx, map[string]any{"bool": map[string]any{"filter": filters}}, sources, aggs, each)
+	return e.compositeQuery(ctx, map[string]any{"bool": map[string]any{"filter": filters}}, sources, aggs, e.pageOr(compositePage), each)
 }
 
-func (e *Elasticsearch) compositeQuery(ctx context.Context, query any, sources []any, aggs map[string]any, each func(key, bucket gjson.Result)) (bool, error) {
+// compositeQuery is composite with any query and page size.
+func (e *Elasticsearch) compositeQuery(ctx context.Context, query any, sources []any, aggs map[string]any, page int, each func(key, bucket gjson.Result)) (bool, error) {
 	var after json.RawMessage
 	seen := 0
 	for {
-		comp := map[string]any{"size": compositePage, "sources": sources}
+		comp := map[string]any{"size": page, "sources": sources}
 		if after != nil {
 			comp["after"] = after
 		}
@@ -332,7 +347,7 @@ func (e *Elasticsearch) compositeQuery(ctx context.Context, query any, sources [
 		}
 		seen += len(buckets)
 		ak := res.Get("aggregations.keys.after_key")
-		if len(buckets) < compositePage || !ak.Exists() {
+		if len(buckets) < page || !ak.Exists() {
 			return false, nil
 		}
 		if seen >= e.maxKeys() {

@@ -156,16 +156,20 @@ func TestElasticsearchMatchesFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	small := *es
+	small.page = 7 // many pages of every composite aggregation
 	for _, tc := range []struct {
 		name string
+		es   *Elasticsearch
 		o    Options
 	}{
-		{"week UTC", weekOptions(t, time.UTC)},
-		{"week Berlin", weekOptions(t, berlin)},
-		{"two days hourly", Options{Period: twoDays, Now: fixedNow}},
+		{"week UTC", es, weekOptions(t, time.UTC)},
+		{"week UTC, small pages", &small, weekOptions(t, time.UTC)},
+		{"week Berlin", es, weekOptions(t, berlin)},
+		{"two days hourly", es, Options{Period: twoDays, Now: fixedNow}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := es.Report(context.Background(), tc.o)
+			got, err := tc.es.Report(context.Background(), tc.o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -175,6 +179,26 @@ func TestElasticsearchMatchesFile(t *testing.T) {
 			}
 			sameReport(t, got, want)
 		})
+	}
+}
+
+// TestElasticsearchMaxKeys checks that a composite aggregation cut short
+// by MaxKeys gives a report that says so, not an error.
+func TestElasticsearchMaxKeys(t *testing.T) {
+	url := testenv.Elasticsearch(t)
+	prefix := testenv.Name(t)
+	seed(t, url, prefix, readDocs(t, "testdata/week.ndjson"))
+	es := esSource(t, url, prefix)
+	es.MaxKeys, es.page = 10, 5
+	r, err := es.Report(context.Background(), weekOptions(t, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Templates.Coverage >= 1 || len(r.Notes) < 3 {
+		t.Errorf("coverage %v, notes %q; want coverage below 1 and notes on breakdowns, messages and groups", r.Templates.Coverage, r.Notes)
+	}
+	if r.Totals.Failures != 125 {
+		t.Errorf("failures = %d, want 125: totals do not depend on MaxKeys", r.Totals.Failures)
 	}
 }
 
