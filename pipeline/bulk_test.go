@@ -206,7 +206,7 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(res.body)
 }
 
-func newTestSink(t *testing.T, h http.Handler) (*Sink, *Metrics) {
+func newTestSink(t *testing.T, h http.Handler) (*sink, *Metrics) {
 	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -215,7 +215,7 @@ func newTestSink(t *testing.T, h http.Handler) (*Sink, *Metrics) {
 		t.Fatal(err)
 	}
 	m := NewMetrics(prometheus.NewRegistry())
-	s := NewSink(client, m, zap.NewNop())
+	s := newSink(client, m, zap.NewNop())
 	s.newBackOff = func() backoff.BackOff { return &backoff.ZeroBackOff{} }
 	return s, m
 }

@@ -38,29 +38,29 @@ type deadLetter struct {
 	err    string // unmasked; masked when written
 }
 
-// DLQ writes records that cannot be indexed to the dead-letter topic: the
+// dlqWriter writes records that cannot be indexed to the dead-letter topic: the
 // original key, bytes and headers, and sdtriage.* headers saying why and
 // where from. Credentials in them are masked (CONTRACT section 4: nothing is
 // written to the dead-letter queue unmasked): each is replaced by its
 // fingerprint and everything else is kept byte for byte, so a dead letter
 // can still be read, fixed and replayed, and still says which key failed.
 // The error text is masked too: it may quote the record.
-type DLQ struct {
+type dlqWriter struct {
 	writer  *kafka.Writer
 	ruleset string
 	metrics *Metrics
 	log     *zap.Logger
 }
 
-// NewDLQ returns a DLQ writing with w (whose Topic is the dead-letter topic).
-func NewDLQ(w *kafka.Writer, ruleset string, m *Metrics, log *zap.Logger) *DLQ {
-	return &DLQ{writer: w, ruleset: ruleset, metrics: m, log: log}
+// newDLQWriter returns a dlqWriter writing with w (whose Topic is the dead-letter topic).
+func newDLQWriter(w *kafka.Writer, ruleset string, m *Metrics, log *zap.Logger) *dlqWriter {
+	return &dlqWriter{writer: w, ruleset: ruleset, metrics: m, log: log}
 }
 
 // Write writes letters, retrying with capped exponential backoff until Kafka
 // accepts them or ctx ends: a record is never acknowledged before it is in
 // the dead-letter topic.
-func (d *DLQ) Write(ctx context.Context, letters []deadLetter) error {
+func (d *dlqWriter) Write(ctx context.Context, letters []deadLetter) error {
 	if len(letters) == 0 {
 		return nil
 	}

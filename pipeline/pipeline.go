@@ -66,7 +66,7 @@ type Options struct {
 type Pipeline struct {
 	o    Options
 	cp   *Checkpointer
-	sink *Sink
+	sink *sink
 	sem  chan struct{} // in-flight limit: one slot per fetched, unacknowledged record
 
 	running atomic.Bool
@@ -81,7 +81,7 @@ func New(o Options) *Pipeline {
 	return &Pipeline{
 		o:    o,
 		cp:   NewCheckpointer(),
-		sink: NewSink(o.Elasticsearch, o.Metrics, o.Logger),
+		sink: newSink(o.Elasticsearch, o.Metrics, o.Logger),
 		sem:  make(chan struct{}, o.MaxInFlight),
 	}
 }
@@ -147,7 +147,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		Transport:              o.Security.transport(),
 		ErrorLogger:            kafkaLogger(o.Logger),
 	}
-	dlq := NewDLQ(writer, o.Classifier.Ruleset(), o.Metrics, o.Logger)
+	dlq := newDLQWriter(writer, o.Classifier.Ruleset(), o.Metrics, o.Logger)
 
 	// fetchCtx ends fetching: at ctx's end or on a fatal error. drainCtx
 	// ends retries of what was fetched: at the shutdown deadline (less a
@@ -430,7 +430,7 @@ func (p *Pipeline) batch(ctx context.Context, in <-chan fetched, out chan<- *bat
 // work writes batches: bulk request, dead letters, then acknowledgement.
 // A batch that cannot be finished (fatal error, shutdown deadline) is left
 // unacknowledged, so no commit passes it.
-func (p *Pipeline) work(ctx context.Context, dlq *DLQ, in <-chan *batch) {
+func (p *Pipeline) work(ctx context.Context, dlq *dlqWriter, in <-chan *batch) {
 	for b := range in {
 		if b.body.len() > 0 {
 			rejected, err := p.sink.Write(ctx, &b.body)

@@ -44,12 +44,12 @@ type rejection struct {
 	reason string // "<type>: <reason>", unmasked: it may quote the document
 }
 
-// Sink writes bulk bodies to Elasticsearch with create actions and reads
+// sink writes bulk bodies to Elasticsearch with create actions and reads
 // every item of every response: created or already there (409) is done;
 // 429, 5xx, rejected execution and connection errors are resent (only those
 // items) with capped exponential backoff and jitter for as long as it takes;
 // other 4xx items are returned as rejections for the dead-letter topic.
-type Sink struct {
+type sink struct {
 	client  *elasticsearch.Client
 	metrics *Metrics
 	log     *zap.Logger
@@ -59,10 +59,10 @@ type Sink struct {
 	retrying   atomic.Int32 // Writes currently waiting to retry
 }
 
-// NewSink returns a Sink writing through client. The client's own retries
-// should be disabled: the Sink retries per item.
-func NewSink(client *elasticsearch.Client, m *Metrics, log *zap.Logger) *Sink {
-	return &Sink{
+// newSink returns a sink writing through client. The client's own retries
+// should be disabled: the sink retries per item.
+func newSink(client *elasticsearch.Client, m *Metrics, log *zap.Logger) *sink {
+	return &sink{
 		client:  client,
 		metrics: m,
 		log:     log,
@@ -76,12 +76,12 @@ func NewSink(client *elasticsearch.Client, m *Metrics, log *zap.Logger) *Sink {
 }
 
 // Healthy reports whether no Write is waiting for Elasticsearch to recover.
-func (s *Sink) Healthy() bool { return s.retrying.Load() == 0 }
+func (s *sink) Healthy() bool { return s.retrying.Load() == 0 }
 
 // Write sends body and resends the items that can succeed later until every
 // item is indexed or rejected, ctx ends, or Elasticsearch answers with a
 // FatalError. It returns the rejected items.
-func (s *Sink) Write(ctx context.Context, body *bulkBody) ([]rejection, error) {
+func (s *sink) Write(ctx context.Context, body *bulkBody) ([]rejection, error) {
 	pending := make([]int, body.len()) // indexes into body of the items still to send
 	for i := range pending {
 		pending[i] = i
@@ -139,7 +139,7 @@ func (s *Sink) Write(ctx context.Context, body *bulkBody) ([]rejection, error) {
 }
 
 // wait sleeps for d, marking the sink unhealthy meanwhile.
-func (s *Sink) wait(ctx context.Context, d time.Duration) error {
+func (s *sink) wait(ctx context.Context, d time.Duration) error {
 	s.retrying.Add(1)
 	defer s.retrying.Add(-1)
 	t := time.NewTimer(d)
@@ -165,7 +165,7 @@ func firstRetryStatus(results []itemResult) int {
 // bulk sends one bulk request and parses its items. A transport error or a
 // 429/5xx answer to the whole request is returned as a plain (retryable)
 // error; any other 4xx as a FatalError.
-func (s *Sink) bulk(ctx context.Context, body *bulkBody, dst []itemResult) ([]itemResult, error) {
+func (s *sink) bulk(ctx context.Context, body *bulkBody, dst []itemResult) ([]itemResult, error) {
 	start := time.Now()
 	res, err := esapi.BulkRequest{Body: bytes.NewReader(body.buf)}.Do(ctx, s.client)
 	if err != nil {
