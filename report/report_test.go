@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,4 +261,56 @@ func FuzzFromNDJSON(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJSONContract checks the keys the issue promises to JSON consumers.
+func TestJSONContract(t *testing.T) {
+	var b bytes.Buffer
+	if err := JSON(&b, fromFile(t, "testdata/week.ndjson", weekOptions(t, time.UTC))); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	has := func(m any, keys ...string) {
+		t.Helper()
+		obj, ok := m.(map[string]any)
+		if !ok {
+			t.Fatalf("%v is not an object", m)
+		}
+		for _, k := range keys {
+			if _, ok := obj[k]; !ok {
+				t.Errorf("JSON lacks %q in %v", k, cut(fmt.Sprint(obj), 80))
+			}
+		}
+	}
+	has(doc, "schema_version", "period", "totals", "categories")
+	has(doc["period"], "from", "to")
+	has(doc["totals"], "calls", "failures", "failure_rate")
+	cats, _ := doc["categories"].([]any)
+	if len(cats) == 0 {
+		t.Fatal("no categories")
+	}
+	for _, c := range cats {
+		has(c, "category", "count", "previous_count", "reasons")
+		for _, r := range c.(map[string]any)["reasons"].([]any) {
+			has(r, "reason", "count")
+		}
+	}
+}
+
+// TestHTMLIsSelfContained checks that the HTML loads nothing: no
+// stylesheet, script, image, font or frame from anywhere.
+func TestHTMLIsSelfContained(t *testing.T) {
+	var b bytes.Buffer
+	if err := HTML(&b, fromFile(t, "testdata/week.ndjson", weekOptions(t, time.UTC))); err != nil {
+		t.Fatal(err)
+	}
+	page := strings.ToLower(b.String())
+	for _, bad := range []string{"<link", "<script", "<img", "<iframe", "<object", "<embed", " src=", " href=", "@import", "url("} {
+		if strings.Contains(page, bad) {
+			t.Errorf("the HTML holds %q: it must load nothing", bad)
+		}
+	}
 }
