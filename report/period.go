@@ -111,9 +111,15 @@ func (p Period) days() int {
 	return n
 }
 
+// rangeLabel names a period of whole days by its first and last day
+// (2026-11-16 – 2026-11-22, or one date), else by its bounds.
 func (p Period) rangeLabel() string {
 	if p.midnights() {
-		return p.From.Format("2006-01-02") + " – " + p.To.Format("2006-01-02")
+		last := p.To.AddDate(0, 0, -1)
+		if !last.After(p.From) {
+			return p.From.Format("2006-01-02")
+		}
+		return p.From.Format("2006-01-02") + " – " + last.Format("2006-01-02")
 	}
 	return p.From.Format("2006-01-02 15:04 MST") + " – " + p.To.Format("2006-01-02 15:04 MST")
 }

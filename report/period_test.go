@@ -105,6 +105,19 @@ func TestRange(t *testing.T) {
 			t.Errorf("Range(%s, %s).Previous().From = %s, want %s", tc.from, tc.to, got, tc.prevFrom)
 		}
 	}
+	for _, tc := range []struct{ from, to, label, prev string }{
+		{"2026-11-16", "2026-11-23", "2026-11-16 – 2026-11-22", "2026-11-09 – 2026-11-15"},
+		{"2026-11-17", "2026-11-18", "2026-11-17", "2026-11-16"},
+		{"2026-11-17T06:00:00+01:00", "2026-11-17T18:00:00+01:00", "2026-11-17 06:00 CET – 2026-11-17 18:00 CET", "2026-11-16 18:00 CET – 2026-11-17 06:00 CET"},
+	} {
+		p, err := Range(tc.from, tc.to, berlin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Label != tc.label || p.Previous().Label != tc.prev {
+			t.Errorf("Range(%s, %s) is labelled %q after %q, want %q after %q", tc.from, tc.to, p.Label, p.Previous().Label, tc.label, tc.prev)
+		}
+	}
 	for _, bad := range [][2]string{{"2026-11-19", "2026-11-17"}, {"yesterday", "2026-11-17"}, {"2025-01-01", "2026-11-17"}} {
 		if _, err := Range(bad[0], bad[1], berlin); err == nil {
 			t.Errorf("Range(%s, %s) succeeded, want an error", bad[0], bad[1])
