@@ -136,3 +136,25 @@ func TestUnreachableElasticsearch(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want %d naming %s and ELASTICSEARCH_URL", code, stderr, failureExitCode, url)
 	}
 }
+
+func TestRangeInTimeZone(t *testing.T) {
+	code, stdout, stderr := runCmd(t, "", noEnv, "--input", dataset, "--from", "2026-11-17", "--to", "2026-11-19", "--tz", "Europe/Berlin", "--format", "json")
+	if code != successExitCode {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r struct {
+		Period struct {
+			Label, TimeZone, Granularity string
+			From                         time.Time
+		} `json:"period"`
+		Trend struct{ Buckets []any }
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatal(err)
+	}
+	p := r.Period
+	if p.Label != "2026-11-17 – 2026-11-18" || p.TimeZone != "Europe/Berlin" || p.Granularity != "hour" ||
+		p.From.Format(time.RFC3339) != "2026-11-17T00:00:00+01:00" || len(r.Trend.Buckets) != 48 {
+		t.Errorf("period %+v with %d buckets; want 2026-11-17 – 2026-11-18 from midnight in Europe/Berlin, 48 hourly buckets", p, len(r.Trend.Buckets))
+	}
+}
