@@ -144,8 +144,10 @@ func TestRangeInTimeZone(t *testing.T) {
 	}
 	var r struct {
 		Period struct {
-			Label, TimeZone, Granularity string
-			From                         time.Time
+			Label       string
+			TimeZone    string `json:"time_zone"`
+			Granularity string
+			From        time.Time
 		} `json:"period"`
 		Trend struct{ Buckets []any }
 	}
