@@ -52,14 +52,31 @@ func installTemplate(t testing.TB, url, prefix string) {
 }
 
 // deleteAtEnd deletes prefix's indices and template when the test ends.
+// The indices are named one by one: a wildcard delete is refused where
+// action.destructive_requires_name is true (the default of 8.x).
 func deleteAtEnd(t testing.TB, url, prefix string) {
 	t.Cleanup(func() {
-		for _, path := range []string{"/" + prefix + "-*", "/_index_template/" + prefix} {
+		del := func(path string) {
 			req, _ := http.NewRequest(http.MethodDelete, url+path, nil)
-			if res, err := http.DefaultClient.Do(req); err == nil {
-				res.Body.Close()
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Logf("clean-up: DELETE %s: %v", path, err)
+				return
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Logf("clean-up: DELETE %s: HTTP %d", path, res.StatusCode)
 			}
 		}
+		res, err := http.Get(url + "/_cat/indices/" + prefix + "-*?h=index&expand_wildcards=all")
+		if err == nil {
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if names := strings.Fields(string(b)); len(names) > 0 {
+				del("/" + strings.Join(names, ","))
+			}
+		}
+		del("/_index_template/" + prefix)
 	})
 }
 
