@@ -30,6 +30,12 @@
 // them (for example a keyword longer than the template's ignore_above of
 // 1024 characters counts as missing).
 //
+// The cost of the breakdowns grows with the number of distinct
+// combinations of provider, service, API key, url.domain and url.path:
+// paths that carry ids (a prediction id per call) make it grow with the
+// number of calls. Ids are folded into {id} client-side, as Elasticsearch
+// cannot do it without scripts; MaxKeys bounds the work, with a note.
+//
 // # Message templates and their accuracy
 //
 // Messages are templated client-side (MessageTemplate): ids, numbers,
@@ -100,5 +106,6 @@
 // failure_rate, example; the sections are period, previous_period, totals,
 // category, reason, provider, service, endpoint, api_key_id, trend,
 // template, checklist, new_reason, new_provider, new_template and
-// unknown_template. Values are as in the JSON.
+// unknown_template. Values are as in the JSON; in breakdown rows, category
+// is the category with most failures and count the failures.
 package report
