@@ -6,7 +6,7 @@ GO       ?= go
 TESTENV  := testenv/testenv.sh
 FUZZTIME ?= 10s
 
-.PHONY: build up down test vet fuzz bench demo soak clean
+.PHONY: build up down test vet fuzz bench report-bench demo soak clean
 
 ## demo: start the servers, generate two weeks of traffic, ingest it, print the report
 demo:
@@ -63,6 +63,12 @@ BENCH_RECORDS ?= 1000000
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -cpu 1 ./classify ./pipeline ./cmd/ingest
 	$(TESTENV) with $(GO) run ./internal/e2ebench --records $(BENCH_RECORDS)
+
+## report-bench: the weekly report over an index of REPORT_BENCH_DOCS
+## documents (1,000,000), from Elasticsearch and from the same NDJSON.
+REPORT_BENCH_DOCS ?= 1000000
+report-bench:
+	$(TESTENV) with env REPORT_BENCH_DOCS=$(REPORT_BENCH_DOCS) $(GO) test ./report -run '^$$' -bench Large -benchtime 3x -timeout 60m -v
 
 ## soak: SOAK_RECORDS records (1,000,000) through a Kafka restart, a
 ## rebalance (a second ingester joins, then leaves) and an Elasticsearch
