@@ -287,7 +287,9 @@ func TestGenerateRate(t *testing.T) {
 	if elapsed := time.Since(start); elapsed < 139*time.Millisecond {
 		t.Errorf("300 records at 2000/s took %s", elapsed)
 	}
-	if sink.records != 300 || sink.flushes < 5 {
+	// At least one flush before a pause and the final one; how many pauses
+	// there are depends on the scheduler, so no more is asserted.
+	if sink.records != 300 || sink.flushes < 2 {
 		t.Errorf("%d records, %d flushes: records were not handed over while pacing", sink.records, sink.flushes)
 	}
 
