@@ -66,11 +66,18 @@ func main() {
 	consume := b.consumeCeiling(*records)
 	fmt.Printf("consume ceiling: %8.0f records/s\n", consume)
 
-	index := b.indexCeiling()
+	// The index ceiling is measured before and after the end-to-end run and
+	// the better one kept: Elasticsearch's speed drifts over a run (merges,
+	// other load), and the ceiling must not be the easy one.
+	index := b.indexCeiling("ceiling-1")
 	fmt.Printf("index ceiling:   %8.0f records/s\n", index)
 
 	e2e, peak := b.endToEnd(*ingestBin, *records)
 	fmt.Printf("end to end:      %8.0f records/s\n", e2e)
+
+	again := b.indexCeiling("ceiling-2")
+	fmt.Printf("index ceiling:   %8.0f records/s (again, after)\n", again)
+	index = max(index, again)
 
 	lower := min(consume, index)
 	fmt.Println()
@@ -90,9 +97,9 @@ type bench struct {
 }
 
 type doc struct {
-	index string
-	id    string
-	body  []byte
+	day  string // YYYY.MM.DD of the daily index
+	id   string
+	body []byte
 }
 
 func (b *bench) topic() string { return "sdtriage." + b.run }
@@ -167,22 +174,12 @@ func (b *bench) consumeCeiling(n int) float64 {
 // indexCeiling classifies the backlog (untimed), then bulk-indexes the
 // documents into indices of their own with the ingester's batch size and
 // concurrency, and returns records per second.
-func (b *bench) indexCeiling() float64 {
-	c, err := classify.New(rules.Default())
-	must(err)
-	prefix := b.run + "-ceiling"
-	must(b.putTemplate(prefix))
-	ingested := time.Now()
-	b.docs = make([]doc, 0, len(b.values))
-	for i, v := range b.values {
-		body, res, err := c.AppendDocument(nil, v, classify.Source{Topic: b.topic(), Offset: int64(i)}, ingested)
-		must(err)
-		ts := res.Timestamp
-		if ts.IsZero() {
-			ts = ingested
-		}
-		b.docs = append(b.docs, doc{index: prefix + "-" + ts.UTC().Format("2006.01.02"), id: strconv.Itoa(i), body: body})
+func (b *bench) indexCeiling(name string) float64 {
+	if b.docs == nil {
+		b.prepare()
 	}
+	prefix := b.run + "-" + name
+	must(b.putTemplate(prefix))
 
 	batches := make(chan []doc)
 	var wg sync.WaitGroup
@@ -195,7 +192,7 @@ func (b *bench) indexCeiling() float64 {
 			for docs := range batches {
 				buf.Reset()
 				for _, d := range docs {
-					fmt.Fprintf(&buf, `{"create":{"_index":%q,"_id":%q}}`+"\n", d.index, d.id)
+					fmt.Fprintf(&buf, `{"create":{"_index":"%s-%s","_id":%q}}`+"\n", prefix, d.day, d.id)
 					buf.Write(d.body)
 					buf.WriteByte('\n')
 				}
@@ -209,6 +206,23 @@ func (b *bench) indexCeiling() float64 {
 	close(batches)
 	wg.Wait()
 	return float64(len(b.docs)) / time.Since(start).Seconds()
+}
+
+// prepare classifies the backlog into documents, once, outside any timing.
+func (b *bench) prepare() {
+	c, err := classify.New(rules.Default())
+	must(err)
+	ingested := time.Now()
+	b.docs = make([]doc, 0, len(b.values))
+	for i, v := range b.values {
+		body, res, err := c.AppendDocument(nil, v, classify.Source{Topic: b.topic(), Offset: int64(i)}, ingested)
+		must(err)
+		ts := res.Timestamp
+		if ts.IsZero() {
+			ts = ingested
+		}
+		b.docs = append(b.docs, doc{day: ts.UTC().Format("2006.01.02"), id: strconv.Itoa(i), body: body})
+	}
 }
 
 func (b *bench) bulk(body []byte) {
@@ -226,8 +240,9 @@ func (b *bench) bulk(body []byte) {
 
 // endToEnd runs the ingest binary on the backlog with a group and index
 // prefix of its own until every record is consumed and none is in flight,
-// sampling its resident memory; it returns records per second and the
-// peak resident set size in bytes.
+// sampling its resident memory; it returns records per second, timed from
+// the first record consumed (start-up is printed on its own), and the peak
+// resident set size in bytes.
 func (b *bench) endToEnd(bin string, n int) (float64, int64) {
 	prefix := b.run + "-ingest"
 	metrics := freeAddr()
@@ -250,6 +265,7 @@ func (b *bench) endToEnd(bin string, n int) (float64, int64) {
 	go func() { done <- cmd.Wait() }()
 
 	var peak int64
+	var first time.Time // when the first record was consumed: start-up (group join) ends
 	var elapsed time.Duration
 	for {
 		select {
@@ -259,8 +275,12 @@ func (b *bench) endToEnd(bin string, n int) (float64, int64) {
 		}
 		peak = max(peak, rss(cmd.Process.Pid))
 		consumed, inflight, ok := progress(metrics)
+		if ok && consumed > 0 && first.IsZero() {
+			first = time.Now()
+			fmt.Printf("ingest consuming after %.1fs of start-up (template check, group join)\n", first.Sub(start).Seconds())
+		}
 		if ok && consumed >= float64(n) && inflight == 0 {
-			elapsed = time.Since(start)
+			elapsed = time.Since(first)
 			break
 		}
 	}
@@ -334,7 +354,7 @@ func (b *bench) cleanup() {
 		}
 		conn.Close()
 	}
-	for _, p := range []string{b.run + "-ceiling", b.run + "-ingest"} {
+	for _, p := range []string{b.run + "-ceiling-1", b.run + "-ceiling-2", b.run + "-ingest"} {
 		del(b.es + "/" + p + "-*")
 		del(b.es + "/_index_template/" + p)
 	}
