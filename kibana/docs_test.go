@@ -15,8 +15,8 @@ var kqlBlock = regexp.MustCompile("(?s)```kql\n(.*?)```")
 // savedTitle is a saved object title quoted in the documentation.
 var savedTitle = regexp.MustCompile("`(sdtriage: [^`]+)`")
 
-// TestDocsMatchObjects holds the Kibana walkthrough (docs/kibana.md, and
-// README.md once it holds the walkthrough) to the shipped objects: every
+// TestDocsMatchObjects holds the Kibana walkthrough (README.md, and any
+// page under docs/) to the shipped objects: every
 // KQL example uses mapped fields with values the documents hold, and
 // every object title it quotes exists.
 func TestDocsMatchObjects(t *testing.T) {

@@ -179,10 +179,10 @@ func TestRunHidesSecrets(t *testing.T) {
 
 var envInUsage = regexp.MustCompile(`\(env ([A-Z_]+)\)`)
 
-// TestConfigDocumented keeps docs/ingest.md in step with the flags: every
+// TestConfigDocumented keeps the README in step with the flags: every
 // environment variable of ingest run -h is in its configuration table.
 func TestConfigDocumented(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "ingest.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestConfigDocumented(t *testing.T) {
 		}
 		env := m[1]
 		if !strings.Contains(string(doc), "`"+env+"`") || !strings.Contains(string(doc), "`--"+f.Name+"`") {
-			t.Errorf("docs/ingest.md does not document %s (--%s)", env, f.Name)
+			t.Errorf("README.md does not document %s (--%s) in its configuration table", env, f.Name)
 		}
 	})
 }
