@@ -22,12 +22,15 @@ import (
 // The format is stable: dashboards and tests rely on it. A secret is
 // fingerprinted as it appears in the text, so a password with JSON escapes
 // inside a JSON string gets another hash than its decoded form (keys are
-// letters and digits, and never differ). A value that already starts with
-// "[MASKED:" is never masked again, which makes masking idempotent.
+// letters and digits, and never differ). A value that already holds a
+// fingerprint is never masked again: masking a secret inside a longer value
+// changes that value's length and characters, so judging it again could
+// mask what the first pass left, and masking must be idempotent.
 //
 // What counts as a secret:
 //   - the value after a name that IsSecretKey accepts, followed by ':' or '='
-//     (header dumps, JSON and Python dict reprs with ", ' or \" quotes, Go
+//     (header dumps, JSON and Python dict reprs with " or ' quotes, also
+//     escaped once or more as in JSON inside JSON strings: \" or \\\", Go
 //     http.Header maps, query parameters, environment dumps); quoted keys
 //     mask only quoted (string) values; Authorization-like values keep their
 //     scheme ("Bearer [MASKED:…wxyz]"); unquoted plain words such as
@@ -227,9 +230,10 @@ func secretEnding(t uint32) bool {
 
 // anchors marks the bytes at which a secret can be recognised: the
 // separator after a secret-named key (':' '='), the prefix ends of provider
-// keys ("sk-", "r8_", "hf_"), the first letter of "bearer" and "basic", and
-// the 'J' of a JWT's "eyJ", the 'z' of a Google API key's "AIza". They are rare in ordinary text, so the common
-// case (no secret) is one pass of table look-ups and a few closer looks.
+// keys ("sk-", "r8_", "hf_"), the first letter of "bearer" and "basic", the
+// 'J' of a JWT's "eyJ" and the 'z' of a Google API key's "AIza". They are
+// rare in ordinary text, so the common case (no secret) is one pass of table
+// look-ups and a few closer looks.
 var anchors = [256]bool{':': true, '=': true, '-': true, '_': true, 'b': true, 'B': true, 'J': true, 'z': true}
 
 // nextSecret returns the bounds of the first secret in s that starts at or
@@ -344,7 +348,8 @@ func keyValueSecret(s string, i int) (start, end int, ok bool) {
 			return start, end, ok
 		}
 	}
-	// The name, right to left: spaces, an optional (escaped) quote, the name.
+	// The name, right to left: spaces, an optional quote with any run of
+	// escaping backslashes before it, the name.
 	j := i
 	for j > 0 && (s[j-1] == ' ' || s[j-1] == '\t') {
 		j--
@@ -353,7 +358,7 @@ func keyValueSecret(s string, i int) (start, end int, ok bool) {
 	if j > 0 && (s[j-1] == '"' || s[j-1] == '\'') {
 		quotedKey = true
 		j--
-		if j > 0 && s[j-1] == '\\' {
+		for j > 0 && s[j-1] == '\\' {
 			j--
 		}
 	}
@@ -389,22 +394,14 @@ func keyValueSecret(s string, i int) (start, end int, ok bool) {
 	}
 	var vs, ve int // value content
 	quotedValue := true
+	q := k // the opening quote of a quoted value, after its escaping backslashes
+	for q < len(s) && s[q] == '\\' {
+		q++
+	}
 	switch c := s[k]; {
-	case c == '"':
-		vs = k + 1
-		ve = vs
-		for ve < len(s) && s[ve] != '"' {
-			if s[ve] == '\\' {
-				ve++
-			}
-			ve++
-		}
-	case c == '\'':
-		vs = k + 1
-		ve = indexFrom(s, vs, "'")
-	case c == '\\' && k+1 < len(s) && s[k+1] == '"':
-		vs = k + 2
-		ve = indexFrom(s, vs, `\"`)
+	case q < len(s) && (s[q] == '"' || s[q] == '\''):
+		vs = q + 1
+		ve = closingQuote(s, vs, s[q], q-k)
 	case c == '[' && !quotedKey && !strings.HasPrefix(s[k:], maskPrefix):
 		vs = k + 1 // Go's http.Header: map[Authorization:[Bearer ...]]
 		ve = indexFrom(s, vs, "]")
@@ -431,20 +428,45 @@ func keyValueSecret(s string, i int) (start, end int, ok bool) {
 			}
 		}
 	}
-	if ve > len(s) {
-		ve = len(s)
-	}
 	if quotedValue && class == keyAuth {
 		vs = schemeEnd(s, vs, ve)
 	}
 	v := s[vs:ve]
-	if v == "" || isPlaceholder(v) || strings.HasPrefix(v, maskPrefix) {
+	if v == "" || isPlaceholder(v) || strings.Contains(v, maskPrefix) {
 		return 0, 0, false
 	}
 	if class == keyWeak && !quotedKey && s[i] == ':' && !credentialShaped(v) {
 		return 0, 0, false // prose: "invalid token: expired", "Key: 'Request.Prompt'"
 	}
 	return vs, ve, true
+}
+
+// closingQuote returns where the content of a value opened by quote q after
+// n escaping backslashes ends, searching from vs: at the backslashes that
+// escape its closing quote, or at len(s). Each level of JSON string escaping
+// turns the n backslashes before a quote into 2n+1 and writes each backslash
+// of the text inside n+1 times, so a quote after r >= n backslashes closes
+// the value when (r-n)/(n+1), the backslashes before it in the innermost
+// text, is even: \"p\\\"w\" is p\\\"w. A quote after fewer than n
+// backslashes closes it too: the enclosing string ended there.
+func closingQuote(s string, vs int, q byte, n int) int {
+	r := 0 // backslashes right before s[i]
+	for i := vs; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			r++
+			continue
+		case q:
+			if r < n {
+				return i - r
+			}
+			if (r-n)%(2*(n+1)) == 0 {
+				return i - n
+			}
+		}
+		r = 0
+	}
+	return len(s)
 }
 
 // userinfoPassword recognises the password of "scheme://user:password@host"

@@ -73,6 +73,13 @@ func TestMaskString(t *testing.T) {
 		{"json authorization", `{"headers":{"Authorization":"Bearer ` + openaiKey + `"}}`, `{"headers":{"Authorization":"Bearer [MASKED:…OAI1]"}}`},
 		{"escaped json", `{"body":"{\"token\":\"abc\",\"n\":1}"}`, `{"body":"{\"token\":\"[MASKED:#ba7816]\",\"n\":1}"}`},
 		{"truncated json value", `{"secret":"abcdef`, `{"secret":"[MASKED:#bef57e]`},
+		{"escaped quote in escaped json", `{\"password\":\"p\\\"w\"}`, `{\"password\":\"[MASKED:#56389f]\"}`},
+		{"json in a message in a json string", `{"body":"{\"message\":\"{\\\"apiKey\\\":\\\"abc123\\\"}\"}"}`,
+			`{"body":"{\"message\":\"{\\\"apiKey\\\":\\\"[MASKED:#6ca13d]\\\"}\"}"}`},
+		{"escaped three times", `\\\\\\\"token\\\\\\\": \\\\\\\"abc\\\\\\\\\\\\\\\"x\\\\\\\"`,
+			`\\\\\\\"token\\\\\\\": \\\\\\\"[MASKED:#fc9037]\\\\\\\"`},
+		{"escaped value ends with its string", `{"e":"{\"key\":\"abc"}`, `{"e":"{\"key\":\"[MASKED:#ba7816]"}`},
+		{"python repr of escaped json", `'{\\"token\\": \\"abc\\"}'`, `'{\\"token\\": \\"[MASKED:#ba7816]\\"}'`},
 
 		// Python and JavaScript dict reprs.
 		{"python dict", `{'Authorization': 'Bearer ` + openaiKey + `', 'x-api-key': 'k1'}`,
@@ -92,6 +99,11 @@ func TestMaskString(t *testing.T) {
 
 		// Several secrets in one text.
 		{"several", replicateKey + " " + hfKey + " " + stabilityKey, "[MASKED:…REPL] [MASKED:…HUGG] [MASKED:…STAB]"},
+
+		// A value left alone whose text holds a secret keeps it masked on
+		// a second pass (found by FuzzMask).
+		{"unclosed value holding a pair", `KeY:\"ApiKeY:a`, `KeY:\"ApiKeY:[MASKED:#ca9781]`},
+		{"word holding a url password", "token: http://uu:a;bcdefghijklmnop12@h", "token: http://uu:[MASKED:…op12]@h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +143,7 @@ func TestMaskEveryKindEveryPosition(t *testing.T) {
 	named := map[string]string{
 		"json field":       `{"prompt":"a cat","api_key":"%s"}`,
 		"escaped json":     `{"body":"{\"token\":\"%s\"}"}`,
+		"json in message":  `{"response_body":"{\"error\":{\"message\":\"config {\\\"apiKey\\\":\\\"%s\\\"}\"}}"}`,
 		"url query":        "https://api.example.com/v1/generate?api_key=%s&steps=30",
 		"header dump":      "POST /v1/x HTTP/1.1\r\nAuthorization: Bearer %s\r\nAccept: */*\r\n",
 		"x-api-key header": "x-api-key: %s\nAccept: image/png",
@@ -213,6 +226,7 @@ func FuzzMask(f *testing.F) {
 	f.Add("https://u:p@h/?key=v&token=t", 2)
 	f.Add("map[X-Api-Key:[k]]", 3)
 	f.Add(`{\"secret\":\"s\"}`, 4)
+	f.Add(`{"m":"{\\\"apiKey\\\":\\\"p\\\\\\\"w\\\"}"}`, 6)
 	f.Add("task-desk-top sk- r8_ hf_ eyJ AIza", 5)
 	f.Fuzz(func(t *testing.T, s string, n int) {
 		got := MaskString(s)
