@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -298,13 +299,18 @@ func skipNumber(s string, i *int) bool {
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // skipString consumes the string at s[*i] (which is '"') and reports
-// whether it has escapes.
+// whether it has escapes. Plain content is skipped eight bytes at a time,
+// straight to the first byte that needs a look.
 func skipString(s string, i *int) (escaped, ok bool) {
 	j := *i + 1
 	for j < len(s) {
-		if j+8 <= len(s) && !hasStringSpecial(load64(s, j)) {
-			j += 8
-			continue
+		if j+8 <= len(s) {
+			m := stringSpecial(load64(s, j))
+			if m == 0 {
+				j += 8
+				continue
+			}
+			j += bits.TrailingZeros64(m) / 8
 		}
 		c := s[j]
 		if !strSpecial[c] {
@@ -351,13 +357,18 @@ func load64(s string, i int) uint64 {
 	return *(*uint64)(unsafe.Pointer(unsafe.StringData(s[i:])))
 }
 
-// hasZeroByte reports whether a byte of x is 0.
-func hasZeroByte(x uint64) bool { return (x-ones)&^x&highs != 0 }
+// zeroBytes has the high bit of the lowest zero byte of x set, and maybe
+// of higher bytes (bytes above a zero byte can be flagged falsely).
+func zeroBytes(x uint64) uint64 { return (x - ones) &^ x & highs }
+
+// stringSpecial is zeroBytes for the bytes below 0x20, '"' and '\\': the
+// lowest flagged byte is the first one that ends a run of plain content.
+func stringSpecial(x uint64) uint64 {
+	return (x-0x20*ones)&^x&highs | zeroBytes(x^('"'*ones)) | zeroBytes(x^('\\'*ones))
+}
 
 // hasStringSpecial reports whether a byte of x is below 0x20, '"' or '\\'.
-func hasStringSpecial(x uint64) bool {
-	return (x-0x20*ones)&^x&highs != 0 || hasZeroByte(x^('"'*ones)) || hasZeroByte(x^('\\'*ones))
-}
+func hasStringSpecial(x uint64) bool { return stringSpecial(x) != 0 }
 
 // strSpecial marks the bytes that end a run of plain string content.
 var strSpecial = func() (t [256]bool) {
