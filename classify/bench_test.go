@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdtriage/sdtriage/internal/cpuclock"
 	"github.com/sdtriage/sdtriage/rules"
 )
 
@@ -41,13 +42,13 @@ func BenchmarkClassify(b *testing.B) {
 	}
 	recs := benchRecords(b)
 	b.ReportAllocs()
-	start, n := cpuTime(), 0
+	start, n := cpuclock.Now(), 0
 	for ; b.Loop(); n++ {
 		if _, err := c.Classify(recs[n%len(recs)]); err != nil && err != ErrNotObject {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, start, n)
+	cpuclock.Report(b, start, n)
 }
 
 // BenchmarkAppendDocument measures Classify plus rendering the document.
@@ -60,9 +61,9 @@ func BenchmarkAppendDocument(b *testing.B) {
 	now := time.Now()
 	var dst []byte
 	b.ReportAllocs()
-	start, n := cpuTime(), 0
+	start, n := cpuclock.Now(), 0
 	for ; b.Loop(); n++ {
 		dst, _, _ = c.AppendDocument(dst[:0], recs[n%len(recs)], Source{Topic: "t", Offset: int64(n)}, now)
 	}
-	reportCPU(b, start, n)
+	cpuclock.Report(b, start, n)
 }

@@ -3,6 +3,8 @@ package classify
 import (
 	"strings"
 	"testing"
+
+	"github.com/sdtriage/sdtriage/internal/cpuclock"
 )
 
 // Fake credentials in the shapes providers issue. Each ends differently so
@@ -264,11 +266,11 @@ func BenchmarkMaskString(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(c.s)))
-			start, n := cpuTime(), 0
+			start, n := cpuclock.Now(), 0
 			for ; b.Loop(); n++ {
 				MaskString(c.s)
 			}
-			reportCPU(b, start, n)
+			cpuclock.Report(b, start, n)
 		})
 	}
 }
@@ -277,9 +279,9 @@ func BenchmarkAppendMasked(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(typicalError)))
 	buf := make([]byte, 0, 1024)
-	start, n := cpuTime(), 0
+	start, n := cpuclock.Now(), 0
 	for ; b.Loop(); n++ {
 		buf = AppendMasked(buf[:0], typicalError)
 	}
-	reportCPU(b, start, n)
+	cpuclock.Report(b, start, n)
 }

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/sdtriage/sdtriage/classify"
+	"github.com/sdtriage/sdtriage/internal/cpuclock"
 	"github.com/sdtriage/sdtriage/internal/traffic"
 	"github.com/sdtriage/sdtriage/rules"
 )
@@ -360,7 +361,7 @@ func BenchmarkBulkBodyAdd(b *testing.B) {
 	ts := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	appendDoc := func(dst []byte) ([]byte, time.Time, error) { return append(dst, doc...), ts, nil }
 	var body bulkBody
-	cpu, n := cpuTime(), 0
+	cpu, n := cpuclock.Now(), 0
 	for ; b.Loop(); n++ {
 		if n%1000 == 0 {
 			body.reset()
@@ -369,7 +370,7 @@ func BenchmarkBulkBodyAdd(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu, n)
+	cpuclock.Report(b, cpu, n)
 	b.SetBytes(int64(len(body.buf) / max(body.len(), 1)))
 }
 
@@ -396,7 +397,7 @@ func BenchmarkBulkBodyClassify(b *testing.B) {
 	b.ReportAllocs()
 	now := time.Now()
 	var body bulkBody
-	cpu, n := cpuTime(), 0
+	cpu, n := cpuclock.Now(), 0
 	for ; b.Loop(); n++ {
 		if n%1000 == 0 {
 			body.reset()
@@ -411,5 +412,5 @@ func BenchmarkBulkBodyClassify(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu, n)
+	cpuclock.Report(b, cpu, n)
 }

@@ -1,14 +1,14 @@
 //go:build unix
 
-package main
+package cpuclock
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime returns the CPU time the process has used so far.
-func cpuTime() time.Duration {
+// Now returns the CPU time, user and system, the process has used so far.
+func Now() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
