@@ -17,6 +17,9 @@ type automaton struct {
 	lits   []string
 	anchor []bool // per literal: scans record where it occurs
 	maxLen int    // length of the longest literal
+	// depthStart[d] is the first (premultiplied) state of depth d or more,
+	// for d up to maxLen+1.
+	depthStart []int32
 	// postings lists, per literal, the text matchers whose contains has it.
 	postings [][]int32
 }
@@ -70,11 +73,13 @@ func newAutomaton(lits []string, anchor []bool, postings [][]int32) *automaton {
 	// Breadth first: fill missing edges from the failure state, and merge
 	// the failure state's outputs (it is a suffix of this state).
 	fail := make([]int32, len(a.out))
+	depth := make([]int, len(a.out))
 	queue := make([]int32, 1, len(a.out))
 	for c := 0; c < a.nclass; c++ {
 		if t := a.next[c]; t < 0 {
 			a.next[c] = 0
 		} else {
+			depth[t] = 1
 			queue = append(queue, t)
 		}
 	}
@@ -91,6 +96,7 @@ func newAutomaton(lits []string, anchor []bool, postings [][]int32) *automaton {
 				continue
 			}
 			fail[t] = f
+			depth[t] = depth[s] + 1
 			if len(a.out[f]) > 0 {
 				a.out[t] = append(a.out[t][:len(a.out[t]):len(a.out[t])], a.out[f]...)
 			}
@@ -118,6 +124,14 @@ func newAutomaton(lits []string, anchor []bool, postings [][]int32) *automaton {
 		}
 	}
 	a.next, a.out = next, out
+	a.depthStart = make([]int32, a.maxLen+2)
+	i := 0
+	for d := range a.depthStart {
+		for i < len(order) && depth[order[i]] < d {
+			i++
+		}
+		a.depthStart[d] = int32(i * n)
+	}
 	for c := 'A'; c <= 'Z'; c++ {
 		a.class[c] = a.class[c+'a'-'A']
 	}
@@ -155,43 +169,81 @@ func (h *literalHits) reset() {
 // at offset base of its region). It reports whether text has bytes outside
 // ASCII: then the caller has to scan its lower-cased form instead.
 //
-// A scan is a chain of dependent table loads, so a long text is scanned as
-// two halves walked in lockstep, whose loads overlap. The second half
-// starts early by the length of the longest literal less one, so that a
-// literal across the middle is still found (by the second walk).
+// A walk is a chain of dependent table loads, so a text is cut into four
+// segments walked in lockstep, whose loads overlap. Each walk starts at the
+// root at its segment's start, which finds every literal starting there or
+// later, and runs past its segment's end only while a literal that started
+// inside the segment may still be under way (see tail): usually a few
+// bytes, where a fixed overlap would be the longest literal less one. A
+// literal near a boundary can be reported by two walks: marking it twice
+// changes nothing, and a second occurrence at the same place only makes
+// an anchored regexp try that place again.
 func (a *automaton) scan(text string, bit uint8, base int32, h *literalHits) (nonASCII bool) {
-	if len(text) < 2*a.maxLen+32 {
+	const lanes = 4
+	q := len(text) / lanes
+	if q < minLane {
 		return a.scanRange(text, 0, len(text), bit, base, h)
 	}
-	mid := len(text) / 2
-	var s1, s2 int32
+	var s0, s1, s2, s3 int32
 	var or byte
 	next, class := a.next, &a.class
-	i, j := 0, mid-(a.maxLen-1)
-	for ; i < mid; i, j = i+1, j+1 {
-		b1, b2 := text[i], text[j]
-		or |= b1 | b2
+	for i := 0; i < q; i++ {
+		b0, b1, b2, b3 := text[i], text[q+i], text[2*q+i], text[3*q+i]
+		or |= b0 | b1 | b2 | b3
+		s0 = next[s0+int32(class[b0])]
 		s1 = next[s1+int32(class[b1])]
 		s2 = next[s2+int32(class[b2])]
-		if s1 < 0 {
-			s1 &^= outFlag
-			a.output(s1, i, bit, base, h)
-		}
-		if s2 < 0 {
-			s2 &^= outFlag
-			a.output(s2, j, bit, base, h)
+		s3 = next[s3+int32(class[b3])]
+		if s0|s1|s2|s3 < 0 {
+			if s0 < 0 {
+				s0 &^= outFlag
+				a.output(s0, i, bit, base, h)
+			}
+			if s1 < 0 {
+				s1 &^= outFlag
+				a.output(s1, q+i, bit, base, h)
+			}
+			if s2 < 0 {
+				s2 &^= outFlag
+				a.output(s2, 2*q+i, bit, base, h)
+			}
+			if s3 < 0 {
+				s3 &^= outFlag
+				a.output(s3, 3*q+i, bit, base, h)
+			}
 		}
 	}
-	for ; j < len(text); j++ {
-		b := text[j]
+	for i := 4 * q; i < len(text); i++ {
+		b := text[i]
 		or |= b
-		s2 = next[s2+int32(class[b])]
-		if s2 < 0 {
-			s2 &^= outFlag
-			a.output(s2, j, bit, base, h)
+		s3 = next[s3+int32(class[b])]
+		if s3 < 0 {
+			s3 &^= outFlag
+			a.output(s3, i, bit, base, h)
 		}
 	}
+	a.tail(text, s0, q, bit, base, h)
+	a.tail(text, s1, 2*q, bit, base, h)
+	a.tail(text, s2, 3*q, bit, base, h)
 	return or >= 0x80
+}
+
+// minLane is the shortest segment worth a lane of its own.
+const minLane = 16
+
+// tail continues a walk that reached end in state s until every literal
+// that started before end has been seen: the state's depth (states are
+// numbered breadth first, so depth grows with the number) says where the
+// longest literal prefix under way started.
+func (a *automaton) tail(text string, s int32, end int, bit uint8, base int32, h *literalHits) {
+	next, class := a.next, &a.class
+	for i := end; i < len(text) && i-end < len(a.depthStart)-1 && s >= a.depthStart[i-end+1]; i++ {
+		s = next[s+int32(class[text[i]])]
+		if s < 0 {
+			s &^= outFlag
+			a.output(s, i, bit, base, h)
+		}
+	}
 }
 
 // scanRange is scan in one walk over text[from:to].
