@@ -285,6 +285,10 @@ func (b *bench) endToEnd(bin string, n int) (float64, int64) {
 		}
 	}
 	peak = max(peak, rss(cmd.Process.Pid))
+	if cpu := cpuSeconds(cmd.Process.Pid); cpu > 0 {
+		fmt.Printf("ingest CPU time: %.1fs, %.1f µs per record (the node shares the machine's cores)\n",
+			cpu, cpu/float64(n)*1e6)
+	}
 	must(cmd.Process.Signal(syscall.SIGTERM))
 	if err := <-done; err != nil {
 		die("ingest did not stop cleanly: %v; log: %s", err, logPath)
@@ -332,6 +336,27 @@ func rss(pid int) int64 {
 		}
 	}
 	return 0
+}
+
+// cpuSeconds returns the user and system CPU time pid has used, from
+// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s), or 0.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces; the fields after it don't.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100
 }
 
 // putTemplate installs the ingester's index template for prefix, so that the
