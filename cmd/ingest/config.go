@@ -2,13 +2,10 @@ package main
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -19,6 +16,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
+	"github.com/sdtriage/sdtriage/internal/esconn"
 	"github.com/sdtriage/sdtriage/pipeline"
 )
 
@@ -236,11 +234,7 @@ func (c *Config) complete() {
 	}
 }
 
-var (
-	topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
-	// indexPrefix leaves room for "-YYYY.MM.DD" within Elasticsearch's 255 bytes.
-	indexPrefix = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,199}$`)
-)
+var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 
 // Validate returns every problem of c, joined; nil when c is usable.
 func (c *Config) Validate() error {
@@ -270,7 +264,7 @@ func (c *Config) validateKafka() []error {
 		add("KAFKA_GROUP (--group): empty consumer group")
 	}
 	if c.KafkaCAFile != "" {
-		if _, err := loadCAs(c.KafkaCAFile); err != nil {
+		if _, err := esconn.LoadCAs(c.KafkaCAFile); err != nil {
 			add("KAFKA_CA_FILE (--kafka-ca-file): %v", err)
 		}
 	}
@@ -321,47 +315,17 @@ func (c *Config) validateKafka() []error {
 }
 
 func (c *Config) validateElasticsearch() []error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if len(c.ESURLs) == 0 {
-		add("ELASTICSEARCH_URL (--es-url): no URL given")
-	}
-	for _, s := range c.ESURLs {
-		if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("ELASTICSEARCH_URL (--es-url): %q is not an http:// or https:// URL", s)
-		}
-	}
-	if !indexPrefix.MatchString(c.Index) {
-		add("ELASTICSEARCH_INDEX (--index): %q is not a valid index prefix (lower-case letters, digits, '.', '_', '-', starting with a letter or digit; at most 200)", c.Index)
-	}
-	if c.ESAPIKey != "" && (c.ESUsername != "" || c.ESPassword != "") {
-		add("ELASTICSEARCH_API_KEY and ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD are both set: choose one")
-	}
-	if (c.ESUsername == "") != (c.ESPassword == "") {
-		add("ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD go together: one is missing")
-	}
-	if c.ESCAFile != "" {
-		if _, err := loadCAs(c.ESCAFile); err != nil {
-			add("ELASTICSEARCH_CA_FILE (--es-ca-file): %v", err)
-		}
-	}
+	errs := c.esSettings().Problems()
 	if c.Retention < time.Hour {
-		add("RETENTION (--retention): %s, want at least 1h", c.Retention)
+		errs = append(errs, fmt.Errorf("RETENTION (--retention): %s, want at least 1h", c.Retention))
 	}
 	return errs
 }
 
-// loadCAs reads a PEM file of CA certificates.
-func loadCAs(file string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", file)
-	}
-	return pool, nil
+// esSettings returns the Elasticsearch connection settings of c.
+func (c *Config) esSettings() esconn.Settings {
+	return esconn.Settings{URLs: c.ESURLs, Index: c.Index, APIKey: c.ESAPIKey,
+		Username: c.ESUsername, Password: c.ESPassword, CAFile: c.ESCAFile}
 }
 
 // kafkaSecurity returns the TLS and SASL settings of a validated c.
@@ -370,7 +334,7 @@ func (c *Config) kafkaSecurity() (pipeline.KafkaSecurity, error) {
 	if c.KafkaTLS {
 		s.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 		if c.KafkaCAFile != "" {
-			pool, err := loadCAs(c.KafkaCAFile)
+			pool, err := esconn.LoadCAs(c.KafkaCAFile)
 			if err != nil {
 				return s, err
 			}
@@ -392,26 +356,10 @@ func (c *Config) kafkaSecurity() (pipeline.KafkaSecurity, error) {
 // elasticsearch returns a client for a validated c. The client does not
 // retry: the pipeline retries per bulk item.
 func (c *Config) elasticsearch(workers int) (*elasticsearch.Client, error) {
-	cfg := elasticsearch.Config{
-		Addresses:    c.ESURLs,
-		APIKey:       c.ESAPIKey,
-		Username:     c.ESUsername,
-		Password:     c.ESPassword,
-		DisableRetry: true,
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			MaxIdleConnsPerHost: workers + 2,
-			IdleConnTimeout:     90 * time.Second,
-			TLSHandshakeTimeout: 10 * time.Second,
-			TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
-		},
+	cfg, err := c.esSettings().Config(workers + 2)
+	if err != nil {
+		return nil, err
 	}
-	if c.ESCAFile != "" {
-		pool, err := loadCAs(c.ESCAFile)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Transport.(*http.Transport).TLSClientConfig.RootCAs = pool
-	}
+	cfg.DisableRetry = true
 	return elasticsearch.NewClient(cfg)
 }

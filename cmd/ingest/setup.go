@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/sdtriage/sdtriage/internal/esconn"
 	"github.com/sdtriage/sdtriage/kibana"
 	"github.com/sdtriage/sdtriage/pipeline"
 )
@@ -91,7 +92,7 @@ func importKibana(c *Config, kibanaURL string) (int, error) {
 	}
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.ESCAFile != "" {
-		if tlsConfig.RootCAs, err = loadCAs(c.ESCAFile); err != nil {
+		if tlsConfig.RootCAs, err = esconn.LoadCAs(c.ESCAFile); err != nil {
 			return 0, err
 		}
 	}

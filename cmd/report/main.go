@@ -8,18 +8,13 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -28,6 +23,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 
+	"github.com/sdtriage/sdtriage/internal/esconn"
 	"github.com/sdtriage/sdtriage/report"
 )
 
@@ -137,8 +133,6 @@ Flags:
 	return c, true, 0
 }
 
-var indexPrefix = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,199}$`)
-
 // period resolves the period of a validated command line.
 func (c *config) period(now time.Time) (report.Period, *time.Location, error) {
 	loc, err := time.LoadLocation(c.TZ)
@@ -173,41 +167,23 @@ func (c *config) Validate() error {
 	if c.Input != "" {
 		return errors.Join(errs...)
 	}
-	if len(c.ESURLs) == 0 {
-		add("ELASTICSEARCH_URL (--es-url): no URL given")
-	}
-	for _, s := range c.ESURLs {
-		if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("ELASTICSEARCH_URL (--es-url): %q is not an http:// or https:// URL", s)
-		}
-	}
-	if !indexPrefix.MatchString(c.Index) {
-		add("ELASTICSEARCH_INDEX (--index): %q is not a valid index prefix", c.Index)
-	}
-	if c.ESAPIKey != "" && (c.ESUsername != "" || c.ESPassword != "") {
-		add("ELASTICSEARCH_API_KEY and ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD are both set: choose one")
-	}
-	if (c.ESUsername == "") != (c.ESPassword == "") {
-		add("ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD go together: one is missing")
-	}
+	errs = append(errs, c.esSettings().Problems()...)
 	if c.Timeout <= 0 {
 		add("--timeout %s: want more than 0", c.Timeout)
 	}
 	return errors.Join(errs...)
 }
 
+// esSettings returns the Elasticsearch connection settings of c.
+func (c *config) esSettings() esconn.Settings {
+	return esconn.Settings{URLs: c.ESURLs, Index: c.Index, APIKey: c.ESAPIKey,
+		Username: c.ESUsername, Password: c.ESPassword, CAFile: c.ESCAFile}
+}
+
 func (c *config) client() (*elasticsearch.Client, error) {
-	cfg := elasticsearch.Config{Addresses: c.ESURLs, APIKey: c.ESAPIKey, Username: c.ESUsername, Password: c.ESPassword}
-	if c.ESCAFile != "" {
-		b, err := os.ReadFile(c.ESCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ELASTICSEARCH_CA_FILE (--es-ca-file): %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("ELASTICSEARCH_CA_FILE (--es-ca-file): %s holds no PEM certificate", c.ESCAFile)
-		}
-		cfg.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	cfg, err := c.esSettings().Config(2)
+	if err != nil {
+		return nil, err
 	}
 	return elasticsearch.NewClient(cfg)
 }
