@@ -37,6 +37,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/sdtriage/sdtriage/classify"
+	"github.com/sdtriage/sdtriage/internal/testenv"
 	"github.com/sdtriage/sdtriage/internal/traffic"
 	"github.com/sdtriage/sdtriage/rules"
 )
@@ -107,22 +108,7 @@ func (b *bench) topic() string { return "sdtriage." + b.run }
 // produce writes n generated records to a new topic of p partitions and keeps
 // them for the index ceiling.
 func (b *bench) produce(n, p int) error {
-	conn, err := kafka.Dial("tcp", b.brokers[0])
-	if err != nil {
-		return err
-	}
-	ctrl, err := conn.Controller()
-	conn.Close()
-	if err != nil {
-		return err
-	}
-	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
-	if err != nil {
-		return err
-	}
-	err = cc.CreateTopics(kafka.TopicConfig{Topic: b.topic(), NumPartitions: p, ReplicationFactor: 1})
-	cc.Close()
-	if err != nil {
+	if err := testenv.CreateTopic(b.brokers[0], b.topic(), p); err != nil {
 		return err
 	}
 
@@ -273,7 +259,7 @@ func (b *bench) endToEnd(bin string, n int) (float64, int64) {
 			die("ingest exited before catching up (%v); log: %s", err, logPath)
 		case <-time.After(100 * time.Millisecond):
 		}
-		peak = max(peak, rss(cmd.Process.Pid))
+		peak = max(peak, testenv.ResidentBytes(cmd.Process.Pid))
 		consumed, inflight, ok := progress(metrics)
 		if ok && consumed > 0 && first.IsZero() {
 			first = time.Now()
@@ -284,7 +270,7 @@ func (b *bench) endToEnd(bin string, n int) (float64, int64) {
 			break
 		}
 	}
-	peak = max(peak, rss(cmd.Process.Pid))
+	peak = max(peak, testenv.ResidentBytes(cmd.Process.Pid))
 	if cpu := cpuSeconds(cmd.Process.Pid); cpu > 0 {
 		fmt.Printf("ingest CPU time: %.1fs, %.1f µs per record (the node shares the machine's cores)\n",
 			cpu, cpu/float64(n)*1e6)
@@ -321,21 +307,6 @@ func progress(addr string) (consumed, inflight float64, ok bool) {
 		}
 	}
 	return consumed, inflight, seen == 2
-}
-
-// rss returns the resident set size of pid in bytes (VmRSS), or 0.
-func rss(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // cpuSeconds returns the user and system CPU time pid has used, from

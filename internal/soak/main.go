@@ -40,6 +40,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/sdtriage/sdtriage/internal/testenv"
 	"github.com/sdtriage/sdtriage/internal/traffic"
 )
 
@@ -69,7 +70,7 @@ func main() {
 
 	fmt.Printf("soak: %d records in 4 segments, %d partitions, %s downtime per server restart, run %s\n",
 		*records, *partitions, *downtime, s.run)
-	must(s.createTopic(*partitions))
+	must(testenv.CreateTopic(s.brokers[0], s.topic, *partitions))
 	must(s.setup())
 	gen := must1(traffic.New(traffic.Config{Seed: 7, Records: *records, UnusableRate: *unusable,
 		SuccessRate: traffic.DefaultSuccessRate, ECSRate: traffic.DefaultECSRate, LeakRate: traffic.DefaultLeakRate,
@@ -254,24 +255,6 @@ func (s *soak) script1(args ...string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		die("%s %s: %v\n%s", s.script, strings.Join(args, " "), err, out)
 	}
-}
-
-func (s *soak) createTopic(partitions int) error {
-	conn, err := kafka.Dial("tcp", s.brokers[0])
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	ctrl, err := conn.Controller()
-	if err != nil {
-		return err
-	}
-	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
-	if err != nil {
-		return err
-	}
-	defer cc.Close()
-	return cc.CreateTopics(kafka.TopicConfig{Topic: s.topic, NumPartitions: partitions, ReplicationFactor: 1})
 }
 
 // produce writes the next n records of gen as fast as the broker takes
@@ -666,7 +649,7 @@ func (m *sampler) loop() {
 		}
 		m.mu.Lock()
 		for _, in := range m.procs {
-			m.peak[in.name] = max(m.peak[in.name], residentBytes(in.cmd.Process.Pid))
+			m.peak[in.name] = max(m.peak[in.name], testenv.ResidentBytes(in.cmd.Process.Pid))
 		}
 		m.mu.Unlock()
 	}
@@ -682,20 +665,6 @@ func (m *sampler) peakMB() float64 {
 		p = max(p, v)
 	}
 	return float64(p) / (1 << 20)
-}
-
-// residentBytes reads the resident pages of pid from /proc/<pid>/statm.
-func residentBytes(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize())
 }
 
 // print writes the one-screen summary.

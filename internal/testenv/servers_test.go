@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -35,7 +34,9 @@ func TestKafkaConsumerGroupResumes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	createTopic(t, brokers[0], topic, 3)
+	if err := testenv.CreateTopic(brokers[0], topic, 3); err != nil {
+		t.Fatalf("create topic %s: %v", topic, err)
+	}
 
 	const total, firstRead = 10000, 6000
 	w := &kafka.Writer{
@@ -86,27 +87,6 @@ func TestKafkaConsumerGroupResumes(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("message %s consumed %d times: the second reader did not resume after the commit", k, n)
 		}
-	}
-}
-
-func createTopic(t *testing.T, broker, topic string, partitions int) {
-	t.Helper()
-	conn, err := kafka.Dial("tcp", broker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctrl, err := conn.Controller()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	if err := cc.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: 1}); err != nil {
-		t.Fatalf("create topic %s: %v", topic, err)
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -187,11 +186,7 @@ func removeTopics(broker, prefix string) {
 	if len(topics) == 0 {
 		return
 	}
-	ctrl, err := conn.Controller()
-	if err != nil {
-		return
-	}
-	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	cc, err := dialController(broker)
 	if err != nil {
 		return
 	}
