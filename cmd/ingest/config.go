@@ -276,6 +276,18 @@ func (c *Config) validateKafka() []error {
 	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
 		if c.KafkaUsername == "" || c.KafkaPassword == "" {
 			add("KAFKA_SASL_MECHANISM=%s needs KAFKA_USERNAME and KAFKA_PASSWORD", c.SASLMechanism)
+			break
+		}
+		// SCRAM normalises both with SASLprep, which refuses some
+		// characters; say so now rather than when connecting. The
+		// password's error is not quoted: it would quote the password.
+		if strings.HasPrefix(strings.ToUpper(c.SASLMechanism), "SCRAM") {
+			if _, err := scram.Mechanism(scram.SHA256, c.KafkaUsername, "x"); err != nil {
+				add("KAFKA_USERNAME (--kafka-username): not usable with SCRAM: %v", err)
+			}
+			if _, err := scram.Mechanism(scram.SHA256, "x", c.KafkaPassword); err != nil {
+				add("KAFKA_PASSWORD (--kafka-password): holds characters that SCRAM's SASLprep refuses")
+			}
 		}
 	default:
 		add("KAFKA_SASL_MECHANISM (--kafka-sasl-mechanism): %q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASLMechanism)
