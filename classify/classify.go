@@ -8,6 +8,7 @@ package classify
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 	"unicode"
@@ -60,6 +61,10 @@ type Classifier struct {
 	all      []int32
 	ac       *automaton
 	lits     []string
+	// needs and litRules rule out the rules a record's literals cannot
+	// satisfy (see need.go).
+	needs    []uint8
+	litRules [][]int32
 	version  string
 	pool     sync.Pool
 }
@@ -88,8 +93,13 @@ func New(rs *rules.RuleSet) (*Classifier, error) {
 	}
 	c.lits = cp.lits
 	c.ac = newAutomaton(cp.lits, cp.anchor, cp.postings)
+	c.needs, c.litRules = ruleNeeds(c.conds, len(c.lits))
+	slices.Sort(cp.topKeys)
+	topKeys := slices.Compact(cp.topKeys)
 	c.pool.New = func() any {
 		return &scratch{
+			rec:         record{topKeys: topKeys},
+			mark:        make([]uint32, len(c.rules)),
 			literalHits: literalHits{found: make([]uint8, len(c.lits)), matched: make([]uint8, cp.matchers)},
 			lits:        c.lits,
 			ac:          c.ac,
@@ -128,6 +138,11 @@ type scratch struct {
 	lits   []string
 	valBuf []byte // a lower-cased field value
 	docBuf []byte // masked text for the document
+	// mark and gen record the rules whose need is met (markRules);
+	// escaped caches bodyEscaped: 0 unknown, 1 no, 2 yes.
+	mark    []uint32
+	gen     uint32
+	escaped uint8
 }
 
 // region returns the lower-cased text of a region.
@@ -192,6 +207,8 @@ func (c *Classifier) run(x *scratch, rec []byte, ex *Explanation) (outcome, erro
 		return o, nil
 	}
 	x.prepare()
+	x.scanRegions(inText)
+	gen := x.markRules(c.litRules)
 	cands := c.all
 	if s := r.status; s >= 0 && s < len(c.byStatus) {
 		cands = c.byStatus[s]
@@ -199,6 +216,9 @@ func (c *Classifier) run(x *scratch, rec []byte, ex *Explanation) (outcome, erro
 	next := 0 // for explanations: the next rule index not yet reported
 	for _, i := range cands {
 		if ex == nil {
+			if n := c.needs[i]; n != 0 && x.mark[i] != gen && (n&needSoft == 0 || !x.bodyEscaped()) {
+				continue
+			}
 			if c.conds[i].eval(x, nil) {
 				o.rule = int(i)
 				return o, nil
@@ -230,6 +250,7 @@ func (x *scratch) prepare() {
 	x.literalHits.reset()
 	x.scanned = 0
 	x.lowered = false
+	x.escaped = 0
 }
 
 // scanRegions finds the literals of the rule set in the regions of want

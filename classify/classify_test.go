@@ -56,6 +56,12 @@ func TestClassify(t *testing.T) {
 		{"429 quota via field in object body",
 			`{"status":429,"response_body":{"error":{"code":"Insufficient_Quota"}}}`,
 			"auth/insufficient_credits/quota", false},
+		{"429 quota via field whose value is escaped in the body",
+			`{"status":429,"response_body":{"error":{"code":"insufficient\u005fquota"}}}`,
+			"auth/insufficient_credits/quota", false},
+		{"429 quota via field escaped inside a string body",
+			`{"status":429,"response_body":"{\"error\":{\"code\":\"insufficient\\u005fquota\"}}"}`,
+			"auth/insufficient_credits/quota", false},
 		{"429 quota via text in ECS body",
 			`{"http":{"response":{"status_code":429,"body":{"content":"You EXCEEDED your current quota"}}}}`,
 			"auth/insufficient_credits/quota", false},
@@ -96,6 +102,10 @@ func TestClassify(t *testing.T) {
 		{"field path written nested finds dotted key",
 			`{"status":400,"error.type":"invalid_request_error"}`, "payload/invalid_parameter/error.type", false},
 		{"field path nested", `{"status":400,"error":{"type":"invalid_request_error","message":"bad size"}}`,
+			"payload/invalid_parameter/error.type", false},
+		{"field value in the record escaped", `{"status":400,"error.type":"invalid_request\u005ferror"}`,
+			"payload/invalid_parameter/error.type", false},
+		{"field in the record after an escaped key", `{"st\u0061tus":400,"error":{"type":"invalid_request_error"}}`,
 			"payload/invalid_parameter/error.type", false},
 	}
 	for _, tt := range tests {

@@ -13,56 +13,86 @@ import (
 // maxDepth bounds the nesting of arrays and objects in a record.
 const maxDepth = 1000
 
-// objectScanner validates a JSON object and hands over its top-level
-// members in the same pass. It replaces gjson.Valid followed by
-// gjson.ForEach: one pass instead of two, and strings with escapes are
-// unescaped into a reused buffer (only at the top level, where the fields
-// are) instead of two new allocations each.
+// objectScanner validates a JSON object and hands over its members in the
+// same pass: one pass instead of gjson.Valid followed by gjson.ForEach, and
+// strings with escapes are unescaped into a reused arena instead of new
+// allocations. Its user walks the objects it cares about member by member
+// (object) and takes every other value whole (value).
 type objectScanner struct {
 	s     string
 	i     int
-	unesc []byte // unescaped strings of the current record
+	arena []byte // unescaped strings and joined paths of the current record
 }
 
-// scanObject validates s as one JSON object (with optional surrounding
-// whitespace) and calls member for each top-level member in order; the
-// strings it passes are valid until the next scanObject. It reports false,
-// possibly after some calls, when s is not a valid JSON object.
-func (p *objectScanner) scanObject(s string, member func(key, val gjson.Result)) bool {
-	p.s, p.i, p.unesc = s, 0, p.unesc[:0]
+// reset starts on s; the strings handed out for the previous one become
+// invalid.
+func (p *objectScanner) reset(s string) {
+	p.s, p.i, p.arena = s, 0, p.arena[:0]
+}
+
+// document validates the text as one JSON object, with optional
+// surrounding whitespace, calling member as object does. It reports false,
+// possibly after some calls, when the text is not a valid JSON object.
+func (p *objectScanner) document(member func(key string) bool) bool {
 	p.space()
-	if !p.byte('{') {
+	if !p.object(0, member) {
 		return false
 	}
 	p.space()
-	if !p.byte('}') {
-		for {
-			p.space()
-			key, ok := p.str()
-			if !ok {
-				return false
-			}
-			p.space()
-			if !p.byte(':') {
-				return false
-			}
-			p.space()
-			val, ok := p.value()
-			if !ok {
-				return false
-			}
-			member(key, val)
-			p.space()
-			if p.byte('}') {
-				break
-			}
-			if !p.byte(',') {
-				return false
-			}
-		}
+	return p.i == len(p.s)
+}
+
+// object reads the object that comes next, at nesting depth, calling
+// member for each member in order with the scanner at its value: member
+// reads the value (value or object) and reports whether it was valid. The
+// keys it gets are valid until the next reset.
+func (p *objectScanner) object(depth int, member func(key string) bool) bool {
+	if depth >= maxDepth || !p.byte('{') {
+		return false
 	}
 	p.space()
-	return p.i == len(p.s)
+	if p.byte('}') {
+		return true
+	}
+	for {
+		p.space()
+		_, key, ok := p.string()
+		if !ok {
+			return false
+		}
+		p.space()
+		if !p.byte(':') {
+			return false
+		}
+		p.space()
+		if !member(key) {
+			return false
+		}
+		p.space()
+		if p.byte('}') {
+			return true
+		}
+		if !p.byte(',') {
+			return false
+		}
+	}
+}
+
+// peek returns the next byte, 0 at the end.
+func (p *objectScanner) peek() byte {
+	if p.i < len(p.s) {
+		return p.s[p.i]
+	}
+	return 0
+}
+
+// join returns prefix + "." + key, kept in the arena until the next reset.
+func (p *objectScanner) join(prefix, key string) string {
+	mark := len(p.arena)
+	p.arena = append(p.arena, prefix...)
+	p.arena = append(p.arena, '.')
+	p.arena = append(p.arena, key...)
+	return unsafe.String(&p.arena[mark], len(p.arena)-mark)
 }
 
 // space skips whitespace.
@@ -86,22 +116,24 @@ func (p *objectScanner) byte(c byte) bool {
 	return false
 }
 
-// value reads one top-level value as a gjson.Result.
-func (p *objectScanner) value() (gjson.Result, bool) {
+// value reads the value that comes next, at nesting depth, as a
+// gjson.Result; a string's Str is unescaped.
+func (p *objectScanner) value(depth int) (gjson.Result, bool) {
 	if p.i >= len(p.s) {
 		return gjson.Result{}, false
 	}
 	start := p.i
 	switch c := p.s[p.i]; {
 	case c == '"':
-		return p.str()
+		raw, str, ok := p.string()
+		return gjson.Result{Type: gjson.String, Raw: raw, Str: str, Index: start}, ok
 	case c == '{' || c == '[':
-		if !skipValue(p.s, &p.i, 0) {
+		if !skipValue(p.s, &p.i, depth) {
 			return gjson.Result{}, false
 		}
 		return gjson.Result{Type: gjson.JSON, Raw: p.s[start:p.i], Index: start}, true
 	case c == 't' || c == 'f' || c == 'n':
-		if !skipValue(p.s, &p.i, 0) {
+		if !skipValue(p.s, &p.i, depth) {
 			return gjson.Result{}, false
 		}
 		t := gjson.True
@@ -112,7 +144,7 @@ func (p *objectScanner) value() (gjson.Result, bool) {
 		}
 		return gjson.Result{Type: t, Raw: p.s[start:p.i], Index: start}, true
 	default:
-		if !skipValue(p.s, &p.i, 0) {
+		if !skipValue(p.s, &p.i, depth) {
 			return gjson.Result{}, false
 		}
 		raw := p.s[start:p.i]
@@ -120,25 +152,26 @@ func (p *objectScanner) value() (gjson.Result, bool) {
 	}
 }
 
-// str reads a string as a gjson.Result whose Str is unescaped.
-func (p *objectScanner) str() (gjson.Result, bool) {
+// string reads the string that comes next: raw with its quotes, and str
+// unescaped.
+func (p *objectScanner) string() (raw, str string, ok bool) {
 	start := p.i
 	if start >= len(p.s) || p.s[start] != '"' {
-		return gjson.Result{}, false
+		return "", "", false
 	}
 	escaped, ok := skipString(p.s, &p.i)
 	if !ok {
-		return gjson.Result{}, false
+		return "", "", false
 	}
-	raw := p.s[start:p.i]
-	inner := raw[1 : len(raw)-1]
+	raw = p.s[start:p.i]
+	str = raw[1 : len(raw)-1]
 	if escaped {
-		mark := len(p.unesc)
-		p.unesc = appendUnescaped(p.unesc, inner)
-		b := p.unesc[mark:]
-		inner = unsafe.String(unsafe.SliceData(b), len(b))
+		mark := len(p.arena)
+		p.arena = appendUnescaped(p.arena, str)
+		b := p.arena[mark:]
+		str = unsafe.String(unsafe.SliceData(b), len(b))
 	}
-	return gjson.Result{Type: gjson.String, Raw: raw, Str: inner, Index: start}, true
+	return raw, str, true
 }
 
 // parseNumber converts a valid JSON number. Integers of up to 15 digits,

@@ -9,12 +9,24 @@ import (
 	"github.com/tidwall/gjson"
 )
 
+// scanObject runs the scanner over s, taking each top-level value whole.
+func scanObject(s string, member func(key string, val gjson.Result)) bool {
+	var p objectScanner
+	p.reset(s)
+	return p.document(func(key string) bool {
+		v, ok := p.value(0)
+		if ok {
+			member(key, v)
+		}
+		return ok
+	})
+}
+
 // scanMembers runs scanObject and renders the members as key=type:value.
 func scanMembers(s string) (string, bool) {
-	var p objectScanner
 	var out []string
-	ok := p.scanObject(s, func(k, v gjson.Result) {
-		out = append(out, k.Str+"="+v.Type.String()+":"+v.Str+v.Raw)
+	ok := scanObject(s, func(k string, v gjson.Result) {
+		out = append(out, k+"="+v.Type.String()+":"+v.Str+v.Raw)
 	})
 	return strings.Join(out, " "), ok
 }
@@ -58,10 +70,9 @@ func FuzzScanObject(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		var p objectScanner
 		var keys, vals []string
-		ok := p.scanObject(s, func(k, v gjson.Result) {
-			keys = append(keys, k.Str)
+		ok := scanObject(s, func(k string, v gjson.Result) {
+			keys = append(keys, k)
 			vals = append(vals, v.String())
 		})
 		var obj map[string]json.RawMessage

@@ -72,6 +72,9 @@ type fieldMatcher struct {
 	contains   []string
 	re         *regexp.Regexp
 	exists     *bool
+	// lits, when set, prefilter a body field: one of them must be in the
+	// body text for the field to hold (see prefiltered).
+	lits []int32
 }
 
 // compiler collects the literals of a rule set while compiling it.
@@ -80,6 +83,7 @@ type compiler struct {
 	anchor   []bool    // per literal: scans record its positions
 	postings [][]int32 // per literal: the text matchers that contain it
 	matchers int       // text matchers so far
+	topKeys  []string  // top-level keys that field look-ups in the record need
 	litID    map[string]int32
 }
 
@@ -185,6 +189,9 @@ func (cp *compiler) compile(c *rules.Condition, where string) (cond, error) {
 		if !strings.ContainsAny(f.Path, `\*?#|@!=<>%[]{}`) {
 			fm.plain = true
 			fm.head, fm.rest, _ = strings.Cut(f.Path, ".")
+			if !fm.inBody {
+				cp.topKeys = append(cp.topKeys, fm.head, fm.path)
+			}
 		}
 		if f.Regex != "" {
 			re, err := regexp.Compile(f.Regex)
@@ -192,6 +199,9 @@ func (cp *compiler) compile(c *rules.Condition, where string) (cond, error) {
 				return cond{}, fmt.Errorf("%s: field regex: %w", where, err)
 			}
 			fm.re = re
+		}
+		for _, l := range fieldLiterals(fm) {
+			fm.lits = append(fm.lits, cp.literal(l))
 		}
 		out.field = fm
 	}
@@ -430,6 +440,9 @@ func (m *textMatcher) anyFound(x *scratch, ids []int32) bool {
 
 // match reports whether the field matcher holds.
 func (m *fieldMatcher) match(x *scratch, tr *trace) bool {
+	if tr == nil && m.lits != nil && m.ruledOut(x) {
+		return false
+	}
 	where := "record"
 	var v gjson.Result
 	if m.inBody {

@@ -2,10 +2,10 @@ package classify
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -152,7 +152,7 @@ type extra struct {
 }
 
 // record is one input record after extraction. Strings point into the
-// input (or into gjson's copy of an escaped string); a record is reused
+// input (or into the scanner's arena when escaped); a record is reused
 // from a pool and only valid during one call.
 type record struct {
 	rank [nFields]int8 // rank+1 of the spelling that set each field; 0 = unset
@@ -174,79 +174,91 @@ type record struct {
 	attempt   int64
 	apiKeyID  string
 	extras    []extra
-	top       []extra // every top-level member, for field look-ups
+	// top holds the top-level members whose key is in topKeys: the ones
+	// field look-ups in the record ask for.
+	top     []extra
+	topKeys []string
 
-	// keyBuf builds dotted paths of nested keys without allocating.
-	keyBuf  []byte
 	scanner objectScanner
 }
 
 // reset clears r for reuse, keeping its buffers.
 func (r *record) reset() {
-	extras, top, keyBuf, scanner := r.extras[:0], r.top[:0], r.keyBuf[:0], r.scanner
-	*r = record{extras: extras, top: top, keyBuf: keyBuf, scanner: scanner}
+	extras, top, topKeys, scanner := r.extras[:0], r.top[:0], r.topKeys, r.scanner
+	*r = record{extras: extras, top: top, topKeys: topKeys, scanner: scanner}
 }
 
 // has reports whether f was found in the record.
 func (r *record) has(f field) bool { return r.rank[f] != 0 }
 
-// parse fills r from the JSON object in json with one pass over its
-// members, which also validates it. It reports false when json is not a
-// valid JSON object.
+// parse fills r from the JSON object in json with one pass, which also
+// validates it. It reports false when json is not a valid JSON object.
 func (r *record) parse(json string) bool {
-	return r.scanner.scanObject(json, func(key, val gjson.Result) {
-		r.top = append(r.top, extra{key: key.Str, val: val})
-		r.member("", key, val)
+	r.scanner.reset(json)
+	p := &r.scanner
+	return p.document(func(key string) bool {
+		start := p.i
+		if !r.member("", key, 0) {
+			return false
+		}
+		if slices.Contains(r.topKeys, key) {
+			raw := p.s[start:p.i]
+			val := gjson.Result{Type: gjson.JSON, Raw: raw, Index: start}
+			if raw[0] != '{' {
+				p.i = start
+				val, _ = p.value(0)
+			}
+			r.top = append(r.top, extra{key: key, val: val})
+		}
+		return true
 	})
 }
 
-// member handles one member of the object at path prefix ("" for the top
-// level).
-func (r *record) member(prefix string, key, val gjson.Result) {
-	path := key.Str
-	if prefix != "" {
-		mark := len(r.keyBuf)
-		r.keyBuf = append(r.keyBuf, prefix...)
-		r.keyBuf = append(r.keyBuf, '.')
-		r.keyBuf = append(r.keyBuf, key.Str...)
-		info, ok := lookupPath(bytesString(r.keyBuf[mark:]))
-		if !ok {
-			r.extras = append(r.extras, extra{key: string(r.keyBuf[mark:]), val: val})
-			r.keyBuf = r.keyBuf[:mark]
-			return
-		}
-		r.dispatch(unsafe.String(&r.keyBuf[mark], len(r.keyBuf)-mark), info, key, val)
-		r.keyBuf = r.keyBuf[:mark]
-		return
-	}
-	info, ok := lookupPath(path)
-	if !ok {
-		r.extras = append(r.extras, extra{key: path, val: val})
-		return
-	}
-	r.dispatch(path, info, key, val)
+// members reads the object that comes next, at path prefix and nesting
+// depth.
+func (r *record) members(prefix string, depth int) bool {
+	return r.scanner.object(depth, func(key string) bool { return r.member(prefix, key, depth) })
 }
 
-// dispatch stores val as the field of info, or walks it when it is an
-// object at a container path. Values of an unexpected type are kept as
-// extras so that nothing is lost.
-func (r *record) dispatch(path string, info pathInfo, key, val gjson.Result) {
-	// An http.response.body object without ECS's "content" is the body.
-	if info.container && val.IsObject() && !(info.f == fBody && !val.Get("content").Exists()) {
-		val.ForEach(func(k, v gjson.Result) bool {
-			r.member(path, k, v)
-			return true
-		})
-		return
+// member reads the value of the member key of the object at path prefix
+// ("" for the top level): it stores the field the path names, walks an
+// object at a container path, and keeps everything else as an extra, so
+// that nothing is lost. Values of an unexpected type are extras too.
+func (r *record) member(prefix, key string, depth int) bool {
+	p := &r.scanner
+	path := key
+	if prefix != "" {
+		path = p.join(prefix, key)
 	}
-	if info.f == fNone || !r.set(info, val) {
-		r.extras = append(r.extras, extra{key: strings.Clone(path), val: val})
+	info, known := lookupPath(path)
+	if known && info.container && p.peek() == '{' {
+		if info.f != fBody {
+			return r.members(path, depth+1)
+		}
+		// An http.response.body object without ECS's "content" is the body.
+		start := p.i
+		if !skipValue(p.s, &p.i, depth) {
+			return false
+		}
+		content := gjson.Get(p.s[start:p.i], "content").Exists()
+		p.i = start
+		if content {
+			return r.members(path, depth+1)
+		}
 	}
+	val, ok := p.value(depth)
+	if !ok {
+		return false
+	}
+	if !known || info.f == fNone || !r.set(info, &val) {
+		r.extras = append(r.extras, extra{key: path, val: val})
+	}
+	return true
 }
 
 // set stores val as field info.f unless a better-ranked spelling already
 // did. It reports false when val has a type the field cannot take.
-func (r *record) set(info pathInfo, val gjson.Result) bool {
+func (r *record) set(info pathInfo, val *gjson.Result) bool {
 	f := info.f
 	if f == fError {
 		// Every spelling of the error text is kept: rules match all of them.
@@ -270,15 +282,15 @@ func (r *record) set(info pathInfo, val gjson.Result) bool {
 		if val.Type != gjson.String && val.Type != gjson.Number {
 			return false
 		}
-		r.ts = val
+		r.ts = *val
 	case fStatus:
-		n, ok := intValue(val)
+		n, ok := intValue(*val)
 		if !ok {
 			return false
 		}
 		r.status = int(n)
 	case fLatencyMS, fDurationNS:
-		x, ok := numValue(val)
+		x, ok := numValue(*val)
 		if !ok {
 			return false
 		}
@@ -288,7 +300,7 @@ func (r *record) set(info pathInfo, val gjson.Result) bool {
 			r.durNS = int64(x)
 		}
 	case fAttempt:
-		n, ok := intValue(val)
+		n, ok := intValue(*val)
 		if !ok {
 			return false
 		}
@@ -296,7 +308,7 @@ func (r *record) set(info pathInfo, val gjson.Result) bool {
 	case fBody:
 		switch val.Type {
 		case gjson.String, gjson.JSON:
-			r.body = val
+			r.body = *val
 		case gjson.Null:
 			return true
 		default:
