@@ -9,6 +9,9 @@ package classify
 type automaton struct {
 	class  [256]uint8 // byte -> class; bytes in no literal share class 0
 	nclass int
+	// recip is 2^32/nclass rounded up: a premultiplied state s is state
+	// s*recip>>32, without a division, exactly for every s below 2^32.
+	recip uint64
 	// next[state*nclass+class] is the complete transition table. Once built,
 	// states are stored premultiplied by nclass, with outFlag set when the
 	// target state has outputs.
@@ -124,6 +127,7 @@ func newAutomaton(lits []string, anchor []bool, postings [][]int32) *automaton {
 		}
 	}
 	a.next, a.out = next, out
+	a.recip = 1<<32/uint64(n) + 1
 	a.depthStart = make([]int32, a.maxLen+2)
 	i := 0
 	for d := range a.depthStart {
@@ -265,7 +269,7 @@ func (a *automaton) scanRange(text string, from, to int, bit uint8, base int32, 
 
 // output records the literals that end at text[i] in state s (premultiplied).
 func (a *automaton) output(s int32, i int, bit uint8, base int32, h *literalHits) {
-	for _, id := range a.out[int(s)/a.nclass] {
+	for _, id := range a.out[uint64(s)*a.recip>>32] {
 		if f := h.found[id]; f&bit == 0 {
 			if f == 0 {
 				h.hits = append(h.hits, id)

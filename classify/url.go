@@ -16,7 +16,7 @@ func splitURL(u string) (host, port, path string) {
 		return "", "", trimQuery(rest)
 	}
 	authority := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+	if i := indexPathStart(rest); i >= 0 {
 		authority, rest = rest[:i], rest[i:]
 	} else {
 		rest = ""
@@ -44,10 +44,23 @@ func splitURL(u string) (host, port, path string) {
 
 // trimQuery cuts the query and fragment off a path.
 func trimQuery(p string) string {
-	if i := strings.IndexAny(p, "?#"); i >= 0 {
-		return p[:i]
+	for i := 0; i < len(p); i++ {
+		if p[i] == '?' || p[i] == '#' {
+			return p[:i]
+		}
 	}
 	return p
+}
+
+// indexPathStart returns the index of the first '/', '?' or '#', the end
+// of a URL's authority, or -1. (strings.IndexAny builds a set per call.)
+func indexPathStart(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '/' || c == '?' || c == '#' {
+			return i
+		}
+	}
+	return -1
 }
 
 // providerFromURL derives the canonical provider from the endpoint's host
