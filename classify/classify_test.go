@@ -507,7 +507,9 @@ func TestPlanAnchor(t *testing.T) {
 		{`\bjson\b[^.]{0,30}\binvalid\b`, "json", `\Ajson\b[^\.]{0,30}\binvalid\b`},
 		{`exceeded (your )?quota`, "exceeded ", `\Aexceeded (your )?quota`},
 		{`(a(?:uth|pi))-key`, "auth|api", `\A(a(?:uth|pi))-key`}, // no extension past a group
-		{`(\A|[^a-z])auth`, "", ""},
+		{`(\A|[^a-z])auth`, "auth", `\Aauth`},
+		{`(^|[^a-z\x{e9}])auth`, "", ""}, // é is outside ASCII: one byte cannot tell
+		{`(\A|[a-z])auth`, "", ""},
 		{`x+y`, "", ""},
 	}
 	for _, tt := range tests {
@@ -528,6 +530,8 @@ func TestAnchoredAgrees(t *testing.T) {
 	}
 	recs := benchRecords(&testing.B{})
 	recs = append(recs, []byte(`{"error":"Ünïcode: Client Error 404 — JSON body is invalid","response_body":"server error: 413 (x)"}`))
+	recs = append(recs, []byte(`{"error":"no x_api_key given, 9authorization missing, Éauthentication absent","response_body":"missing api key"}`),
+		[]byte(`{"error":"missing bearer token: unauthorized (auth header absent)"}`))
 	x := c.pool.Get().(*scratch)
 	anchored := 0
 	for _, rec := range recs {

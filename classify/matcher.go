@@ -55,6 +55,7 @@ type regexAlt struct {
 	// start literal (bit set starts) where asserts hold (see anchorPlan).
 	anchored *regexp.Regexp
 	asserts  []syntax.Op
+	after    *[256]bool
 	starts   []uint64
 }
 
@@ -157,7 +158,7 @@ func (cp *compiler) compile(c *rules.Condition, where string) (cond, error) {
 				ra := regexAlt{re: regexp.MustCompile(alt)}
 				if p, ok := planAnchor(alt); ok {
 					ra.anchored = regexp.MustCompile(p.anchored)
-					ra.asserts = p.asserts
+					ra.asserts, ra.after = p.asserts, p.after
 					for _, l := range p.starts {
 						ra.starts = setBit(ra.starts, cp.anchorLiteral(l))
 					}
@@ -410,7 +411,8 @@ func (m *textMatcher) runAlt(x *scratch, a *regexAlt) bool {
 		if m.region == inText && o.region == inBody {
 			pos += x.errEnd + 1
 		}
-		if pos <= len(text) && assertionsHold(a.asserts, text, pos) && a.anchored.Match(text[pos:]) {
+		if pos <= len(text) && assertionsHold(a.asserts, text, pos) &&
+			(a.after == nil || pos == 0 || a.after[text[pos-1]]) && a.anchored.Match(text[pos:]) {
 			return true
 		}
 	}

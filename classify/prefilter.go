@@ -1,6 +1,10 @@
 package classify
 
-import "regexp/syntax"
+import (
+	"regexp/syntax"
+	"unicode"
+	"unicode/utf8"
+)
 
 // requiredLiterals returns groups of literals such that every match of the
 // regular expression contains at least one literal of each group, or nil
@@ -103,9 +107,15 @@ func shortest(lits []string) int {
 // positions where the scan saw a start literal, instead of trying every
 // position of the text: Go's regexp has no literal prefix to skip to in
 // `\b(invalid|malformed)\b...`, and tries each one.
+//
+// A leading `(\A|[^a-z])`, the way to say "at a word start" that also
+// counts digits and '_' as separators, is an assertion too: after, when
+// set, holds the bytes that may come before the start literal (unless it
+// is at the start of the text).
 type anchorPlan struct {
 	starts   []string
 	asserts  []syntax.Op
+	after    *[256]bool
 	anchored string
 }
 
@@ -124,6 +134,12 @@ func planAnchor(expr string) (anchorPlan, bool) {
 		p.asserts = append(p.asserts, seq[0].Op)
 		seq = seq[1:]
 	}
+	if len(p.asserts) == 0 && len(seq) > 0 {
+		if after, ok := startOrAfter(seq[0]); ok {
+			p.after = after
+			seq = seq[1:]
+		}
+	}
 	p.starts = startLiterals(seq)
 	if p.starts == nil || shortest(p.starts) < 2 {
 		return anchorPlan{}, false
@@ -131,6 +147,46 @@ func planAnchor(expr string) (anchorPlan, bool) {
 	anchored := &syntax.Regexp{Op: syntax.OpConcat, Sub: append([]*syntax.Regexp{{Op: syntax.OpBeginText}}, seq...)}
 	p.anchored = anchored.String()
 	return p, true
+}
+
+// startOrAfter recognises `(\A|C)` for a character class C that holds
+// every rune outside ASCII, and returns the bytes that C matches: a byte
+// of a multi-byte rune, or of invalid UTF-8 (U+FFFD), is then always in C,
+// so looking at the one byte before a position tells whether C matches the
+// rune that ends there.
+func startOrAfter(re *syntax.Regexp) (*[256]bool, bool) {
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	if re.Op != syntax.OpAlternate || len(re.Sub) != 2 {
+		return nil, false
+	}
+	begin, class := re.Sub[0], re.Sub[1]
+	if begin.Op != syntax.OpBeginText {
+		begin, class = class, begin
+	}
+	if begin.Op != syntax.OpBeginText || class.Op != syntax.OpCharClass {
+		return nil, false
+	}
+	var after [256]bool
+	for c := range after {
+		after[c] = c >= utf8.RuneSelf
+	}
+	covered := false // [0x80, MaxRune] is in the class
+	r := class.Rune
+	for i := 0; i+1 < len(r); i += 2 {
+		lo, hi := r[i], r[i+1]
+		if lo <= utf8.RuneSelf && hi == unicode.MaxRune {
+			covered = true
+		}
+		for c := max(lo, 0); c <= min(hi, utf8.RuneSelf-1); c++ {
+			after[c] = true
+		}
+	}
+	if !covered {
+		return nil, false
+	}
+	return &after, true
 }
 
 // isAssertion reports whether op is a zero-width assertion that
