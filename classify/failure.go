@@ -52,7 +52,7 @@ func (r *record) judge() verdict {
 			return verdictNoResponse
 		}
 		return verdictErrorText
-	case (r.status == 0 || r.status/100 == 2) && bodyReportsFailure(r.bodyJSON()):
+	case (r.status == 0 || r.status/100 == 2) && r.bodyReportsFailure():
 		return verdictBody
 	}
 	for f := fTimestamp; f < nFields; f++ {
@@ -67,15 +67,13 @@ func (r *record) judge() verdict {
 // although the HTTP status did not: a job or prediction whose status is
 // failed or error (Replicate, Stability async results, ComfyUI's
 // status_str, also in a /history entry keyed by prompt id), a non-empty
-// "error" (OpenAI, Hugging Face) or a non-empty "errors" list. A canceled job is not a failure: someone chose to stop it,
-// so there is nothing to triage.
-func bodyReportsFailure(body string) bool {
-	if body == "" || body[0] != '{' {
-		return false
-	}
+// "error" (OpenAI, Hugging Face) or a non-empty "errors" list. A canceled
+// job is not a failure: someone chose to stop it, so there is nothing to
+// triage.
+func (r *record) bodyReportsFailure() bool {
 	failed := false
-	gjson.Parse(body).ForEach(func(key, val gjson.Result) bool {
-		switch key.Str {
+	r.eachBodyMember(r.bodyJSON(), func(key string, val gjson.Result) bool {
+		switch key {
 		case "status", "state":
 			if val.IsObject() {
 				val = val.Get("status_str")

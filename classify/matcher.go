@@ -450,7 +450,11 @@ func (m *fieldMatcher) match(x *scratch, tr *trace) bool {
 	if m.inBody {
 		where = "body"
 		if !x.bodyParsed {
-			x.bodyTop = topMembers(x.bodyTop[:0], x.bodyJSON)
+			x.bodyTop = x.bodyTop[:0]
+			x.rec.eachBodyMember(x.bodyJSON, func(key string, val gjson.Result) bool {
+				x.bodyTop = append(x.bodyTop, extra{key: key, val: val})
+				return true
+			})
 			x.bodyParsed = true
 		}
 		v = m.lookup(x.bodyJSON, x.bodyTop)
@@ -523,18 +527,6 @@ func (m *fieldMatcher) lookup(doc string, top []extra) gjson.Result {
 		}
 	}
 	return gjson.Result{}
-}
-
-// topMembers appends the top-level members of a JSON object to dst.
-func topMembers(dst []extra, doc string) []extra {
-	if doc == "" || doc[0] != '{' {
-		return dst
-	}
-	gjson.Parse(doc).ForEach(func(k, v gjson.Result) bool {
-		dst = append(dst, extra{key: k.Str, val: v})
-		return true
-	})
-	return dst
 }
 
 // hostMatches reports whether host is one of hosts, where an entry that

@@ -180,12 +180,14 @@ type record struct {
 	topKeys []string
 
 	scanner objectScanner
+	// bodyScan reads the members of a JSON body (eachBodyMember).
+	bodyScan objectScanner
 }
 
 // reset clears r for reuse, keeping its buffers.
 func (r *record) reset() {
-	extras, top, topKeys, scanner := r.extras[:0], r.top[:0], r.topKeys, r.scanner
-	*r = record{extras: extras, top: top, topKeys: topKeys, scanner: scanner}
+	extras, top, topKeys, scanner, bodyScan := r.extras[:0], r.top[:0], r.topKeys, r.scanner, r.bodyScan
+	*r = record{extras: extras, top: top, topKeys: topKeys, scanner: scanner, bodyScan: bodyScan}
 }
 
 // has reports whether f was found in the record.
@@ -236,11 +238,13 @@ func (r *record) member(prefix, key string, depth int) bool {
 			return r.members(path, depth+1)
 		}
 		// An http.response.body object without ECS's "content" is the body.
-		start := p.i
-		if !skipValue(p.s, &p.i, depth) {
+		start, content := p.i, false
+		if !p.object(depth+1, func(key string) bool {
+			content = content || key == "content"
+			return skipValue(p.s, &p.i, depth+1)
+		}) {
 			return false
 		}
-		content := gjson.Get(p.s[start:p.i], "content").Exists()
 		p.i = start
 		if content {
 			return r.members(path, depth+1)
@@ -254,6 +258,18 @@ func (r *record) member(prefix, key string, depth int) bool {
 		r.extras = append(r.extras, extra{key: path, val: val})
 	}
 	return true
+}
+
+// eachBodyMember calls fn with each top-level member of doc, a JSON object
+// (the body), until fn returns false or doc stops being valid JSON. The
+// strings fn gets are valid until the next call.
+func (r *record) eachBodyMember(doc string, fn func(key string, val gjson.Result) bool) {
+	p := &r.bodyScan
+	p.reset(doc)
+	p.document(func(key string) bool {
+		val, ok := p.value(0)
+		return ok && fn(key, val)
+	})
 }
 
 // set stores val as field info.f unless a better-ranked spelling already
