@@ -68,6 +68,10 @@ type Pipeline struct {
 	cp   *Checkpointer
 	sink *sink
 	sem  chan struct{} // in-flight limit: one slot per fetched, unacknowledged record
+	// free holds finished batches for reuse: a batch's bulk body grows to
+	// megabytes, and growing a new one for every request cost a tenth of
+	// the ingester's CPU in copying and garbage collection.
+	free chan *batch
 
 	running atomic.Bool
 
@@ -83,6 +87,31 @@ func New(o Options) *Pipeline {
 		cp:   NewCheckpointer(),
 		sink: newSink(o.Elasticsearch, o.Metrics, o.Logger),
 		sem:  make(chan struct{}, o.MaxInFlight),
+		free: make(chan *batch, o.Workers+2),
+	}
+}
+
+// newBatch returns an empty batch, reusing a finished one when there is one.
+func (p *Pipeline) newBatch() *batch {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+		return &batch{}
+	}
+}
+
+// recycle empties a finished batch and keeps it for newBatch; nothing may
+// refer to it any more. Records are cleared so that their bytes can be
+// collected.
+func (p *Pipeline) recycle(b *batch) {
+	b.body.reset()
+	clear(b.msgs)
+	clear(b.dead)
+	b.msgs, b.dead, b.tickets = b.msgs[:0], b.dead[:0], b.tickets[:0]
+	select {
+	case p.free <- b:
+	default:
 	}
 }
 
@@ -348,7 +377,7 @@ func (p *Pipeline) batch(ctx context.Context, in <-chan fetched, out chan<- *bat
 	defer close(out)
 	o := p.o
 	counters := map[classKey]prometheus.Counter{}
-	b := &batch{}
+	b := p.newBatch()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	send := func() bool {
@@ -361,7 +390,7 @@ func (p *Pipeline) batch(ctx context.Context, in <-chan fetched, out chan<- *bat
 		case <-ctx.Done():
 			return false
 		}
-		b = &batch{}
+		b = p.newBatch()
 		return true
 	}
 	for {
@@ -456,6 +485,7 @@ func (p *Pipeline) work(ctx context.Context, dlq *dlqWriter, in <-chan *batch) {
 			<-p.sem
 		}
 		p.o.Metrics.InFlight.Sub(float64(len(b.tickets)))
+		p.recycle(b)
 	}
 }
 
