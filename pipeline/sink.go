@@ -162,12 +162,18 @@ func firstRetryStatus(results []itemResult) int {
 	return 0
 }
 
+// bulkFilter keeps of a bulk response what the sink reads: per item its
+// status and error, and the error of a request refused as a whole. The rest
+// (index, id, version, shards, sequence numbers: about 200 bytes per item)
+// Elasticsearch would render, and the sink read, for nothing.
+var bulkFilter = []string{"errors", "items.*.status", "items.*.error", "error", "status"}
+
 // bulk sends one bulk request and parses its items. A transport error or a
 // 429/5xx answer to the whole request is returned as a plain (retryable)
 // error; any other 4xx as a FatalError.
 func (s *sink) bulk(ctx context.Context, body *bulkBody, dst []itemResult) ([]itemResult, error) {
 	start := time.Now()
-	res, err := esapi.BulkRequest{Body: bytes.NewReader(body.buf)}.Do(ctx, s.client)
+	res, err := esapi.BulkRequest{Body: bytes.NewReader(body.buf), FilterPath: bulkFilter}.Do(ctx, s.client)
 	if err != nil {
 		s.metrics.BulkLatency.Observe(time.Since(start).Seconds())
 		return nil, err
