@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"testing"
@@ -165,4 +166,34 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Errorf("%q decodes to %q, want %q", s, dec, want)
 		}
 	})
+}
+
+func TestAppendRFC3339(t *testing.T) {
+	for _, tt := range []time.Time{
+		time.Date(2026, 11, 26, 9, 3, 50, 0, time.UTC),
+		time.Date(2026, 1, 2, 3, 4, 5, 120_000_000, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(2026, 6, 1, 0, 0, 0, 1, time.UTC),
+		time.Date(0, 1, 1, 0, 0, 0, 500, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 100, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(0, 0).UTC(),
+	} {
+		want := tt.Format(time.RFC3339Nano)
+		if got := string(appendRFC3339(nil, tt)); got != want {
+			t.Errorf("appendRFC3339(%v) = %s, want %s", tt, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	lo, hi := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC).Unix()
+	for range 10000 {
+		tt := time.Unix(lo+rng.Int64N(hi-lo), rng.Int64N(1e9)).UTC()
+		if rng.IntN(2) == 0 {
+			tt = tt.Truncate(time.Millisecond)
+		}
+		if got, want := string(appendRFC3339(nil, tt)), tt.Format(time.RFC3339Nano); got != want {
+			t.Fatalf("appendRFC3339(%v) = %s, want %s", tt, got, want)
+		}
+	}
 }
