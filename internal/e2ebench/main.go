@@ -70,14 +70,24 @@ func main() {
 	// The index ceiling is measured before and after the end-to-end run and
 	// the better one kept: Elasticsearch's speed drifts over a run (merges,
 	// other load), and the ceiling must not be the easy one.
-	index := b.indexCeiling("ceiling-1")
-	fmt.Printf("index ceiling:   %8.0f records/s\n", index)
+	var index, e2e, again float64
+	var peak int64
+	// Each indexing phase starts on a quiet node: the previous phase's
+	// indices are deleted, so that their background merges do not land on
+	// the next phase (the first ceiling would otherwise run on an idle
+	// node and the end-to-end run beside its merges).
+	var lat time.Duration
+	b.settle()
+	cpu := b.nodeCPU(func() { index, lat = b.indexCeiling("ceiling-1") })
+	fmt.Printf("index ceiling:   %8.0f records/s (node CPU %3.0f%%, bulk requests %v on average)\n", index, cpu, lat)
 
-	e2e, peak := b.endToEnd(*ingestBin, *records)
-	fmt.Printf("end to end:      %8.0f records/s\n", e2e)
+	b.settle(b.run + "-ceiling-1")
+	cpu = b.nodeCPU(func() { e2e, peak, lat = b.endToEnd(*ingestBin, *records) })
+	fmt.Printf("end to end:      %8.0f records/s (node CPU %3.0f%% with start-up, bulk requests %v on average)\n", e2e, cpu, lat)
 
-	again := b.indexCeiling("ceiling-2")
-	fmt.Printf("index ceiling:   %8.0f records/s (again, after)\n", again)
+	b.settle(b.run + "-ingest")
+	cpu = b.nodeCPU(func() { again, lat = b.indexCeiling("ceiling-2") })
+	fmt.Printf("index ceiling:   %8.0f records/s (again, after; node CPU %3.0f%%, bulk requests %v on average)\n", again, cpu, lat)
 	index = max(index, again)
 
 	lower := min(consume, index)
@@ -159,8 +169,9 @@ func (b *bench) consumeCeiling(n int) float64 {
 
 // indexCeiling classifies the backlog (untimed), then bulk-indexes the
 // documents into indices of their own with the ingester's batch size and
-// concurrency, and returns records per second.
-func (b *bench) indexCeiling(name string) float64 {
+// concurrency, and returns records per second and the average duration of
+// a bulk request.
+func (b *bench) indexCeiling(name string) (float64, time.Duration) {
 	if b.docs == nil {
 		b.prepare()
 	}
@@ -169,6 +180,9 @@ func (b *bench) indexCeiling(name string) float64 {
 
 	batches := make(chan []doc)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var busy time.Duration // summed duration of the bulk requests
+	requests := 0
 	start := time.Now()
 	for w := 0; w < b.workers; w++ {
 		wg.Add(1)
@@ -182,7 +196,12 @@ func (b *bench) indexCeiling(name string) float64 {
 					buf.Write(d.body)
 					buf.WriteByte('\n')
 				}
+				t := time.Now()
 				b.bulk(buf.Bytes())
+				mu.Lock()
+				busy += time.Since(t)
+				requests++
+				mu.Unlock()
 			}
 		}()
 	}
@@ -191,7 +210,7 @@ func (b *bench) indexCeiling(name string) float64 {
 	}
 	close(batches)
 	wg.Wait()
-	return float64(len(b.docs)) / time.Since(start).Seconds()
+	return float64(len(b.docs)) / time.Since(start).Seconds(), (busy / time.Duration(requests)).Round(time.Millisecond)
 }
 
 // prepare classifies the backlog into documents, once, outside any timing.
@@ -211,8 +230,56 @@ func (b *bench) prepare() {
 	}
 }
 
+// bulkFilter is the filter_path the ingester's sink sends with its bulk
+// requests: Elasticsearch renders the same response for the ceiling.
+const bulkFilter = "errors,items.*.status,items.*.error,error,status"
+
+// settle deletes the indices of the given prefixes, then waits, up to a
+// minute, until the node uses less than a tenth of a core.
+func (b *bench) settle(prefixes ...string) {
+	for _, p := range prefixes {
+		del(b.es + "/" + p + "-*")
+	}
+	start := time.Now()
+	for time.Since(start) < time.Minute {
+		if b.nodeCPU(func() { time.Sleep(time.Second) }) < 10 {
+			break
+		}
+	}
+	fmt.Printf("node quiet after %.1fs\n", time.Since(start).Seconds())
+}
+
+// nodeCPU runs f and returns the Elasticsearch node's CPU use meanwhile,
+// in percent of one core (from the node's process stats): how busy the
+// node was tells a CPU-bound run from one that left it waiting.
+func (b *bench) nodeCPU(f func()) float64 {
+	millis := func() float64 {
+		resp, err := http.Get(b.es + "/_nodes/_local/stats/process?filter_path=nodes.*.process.cpu.total_in_millis")
+		must(err)
+		defer resp.Body.Close()
+		var r struct {
+			Nodes map[string]struct {
+				Process struct {
+					CPU struct {
+						TotalInMillis float64 `json:"total_in_millis"`
+					} `json:"cpu"`
+				} `json:"process"`
+			} `json:"nodes"`
+		}
+		must(json.NewDecoder(resp.Body).Decode(&r))
+		for _, n := range r.Nodes {
+			return n.Process.CPU.TotalInMillis
+		}
+		die("no node in the process stats")
+		return 0
+	}
+	c0, t0 := millis(), time.Now()
+	f()
+	return 100 * (millis() - c0) / float64(time.Since(t0).Milliseconds())
+}
+
 func (b *bench) bulk(body []byte) {
-	resp, err := http.Post(b.es+"/_bulk", "application/x-ndjson", bytes.NewReader(body))
+	resp, err := http.Post(b.es+"/_bulk?filter_path="+bulkFilter, "application/x-ndjson", bytes.NewReader(body))
 	must(err)
 	defer resp.Body.Close()
 	var r struct {
@@ -227,9 +294,9 @@ func (b *bench) bulk(body []byte) {
 // endToEnd runs the ingest binary on the backlog with a group and index
 // prefix of its own until every record is consumed and none is in flight,
 // sampling its resident memory; it returns records per second, timed from
-// the first record consumed (start-up is printed on its own), and the peak
-// resident set size in bytes.
-func (b *bench) endToEnd(bin string, n int) (float64, int64) {
+// the first record consumed (start-up is printed on its own), the peak
+// resident set size in bytes and the average duration of a bulk request.
+func (b *bench) endToEnd(bin string, n int) (float64, int64, time.Duration) {
 	prefix := b.run + "-ingest"
 	metrics := freeAddr()
 	env := append(os.Environ(),
@@ -252,15 +319,16 @@ func (b *bench) endToEnd(bin string, n int) (float64, int64) {
 
 	var peak int64
 	var first time.Time // when the first record was consumed: start-up (group join) ends
-	var elapsed time.Duration
+	var elapsed, bulkLat time.Duration
 	for {
 		select {
 		case err := <-done:
 			die("ingest exited before catching up (%v); log: %s", err, logPath)
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(200 * time.Millisecond):
 		}
 		peak = max(peak, testenv.ResidentBytes(cmd.Process.Pid))
-		consumed, inflight, ok := progress(metrics)
+		consumed, inflight, lat, ok := progress(metrics)
+		bulkLat = lat
 		if ok && consumed > 0 && first.IsZero() {
 			first = time.Now()
 			fmt.Printf("ingest consuming after %.1fs of start-up (template check, group join)\n", first.Sub(start).Seconds())
@@ -280,17 +348,19 @@ func (b *bench) endToEnd(bin string, n int) (float64, int64) {
 		die("ingest did not stop cleanly: %v; log: %s", err, logPath)
 	}
 	os.Remove(logPath)
-	return float64(n) / elapsed.Seconds(), peak
+	return float64(n) / elapsed.Seconds(), peak, bulkLat
 }
 
-// progress reads records consumed and in flight from the ingester's metrics.
-func progress(addr string) (consumed, inflight float64, ok bool) {
+// progress reads records consumed and in flight, and the average duration
+// of a bulk request so far, from the ingester's metrics.
+func progress(addr string) (consumed, inflight float64, bulk time.Duration, ok bool) {
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	defer resp.Body.Close()
 	var seen int
+	var sum, count float64
 	s := bufio.NewScanner(resp.Body)
 	for s.Scan() {
 		name, value, found := strings.Cut(s.Text(), " ")
@@ -304,9 +374,16 @@ func progress(addr string) (consumed, inflight float64, ok bool) {
 		case "sdtriage_records_in_flight":
 			inflight, _ = strconv.ParseFloat(value, 64)
 			seen++
+		case "sdtriage_bulk_request_duration_seconds_sum":
+			sum, _ = strconv.ParseFloat(value, 64)
+		case "sdtriage_bulk_request_duration_seconds_count":
+			count, _ = strconv.ParseFloat(value, 64)
 		}
 	}
-	return consumed, inflight, seen == 2
+	if count > 0 {
+		bulk = time.Duration(sum / count * 1e9).Round(time.Millisecond)
+	}
+	return consumed, inflight, bulk, seen == 2
 }
 
 // cpuSeconds returns the user and system CPU time pid has used, from
