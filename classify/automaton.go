@@ -16,15 +16,28 @@ type automaton struct {
 	// states are stored premultiplied by nclass, with outFlag set when the
 	// target state has outputs.
 	next   []int32
-	out    [][]int32 // literal ids that end in each state, suffixes included
-	lits   []string
-	anchor []bool // per literal: scans record where it occurs
-	maxLen int    // length of the longest literal
+	maxLen int // length of the longest literal
 	// depthStart[d] is the first (premultiplied) state of depth d or more,
 	// for d up to maxLen+1.
 	depthStart []int32
-	// postings lists, per literal, the text matchers whose contains has it.
-	postings [][]int32
+
+	// What output reads, laid out flat so that a literal found costs a few
+	// cache lines instead of a chain of slice headers: outIDs[outStart[s]:
+	// outStart[s+1]] are the literals that end in state s, suffixes
+	// included; meta and posts hold each literal's length, anchor flag
+	// (scans record where it occurs) and postings (the text matchers whose
+	// contains has it).
+	outStart []int32
+	outIDs   []int32
+	meta     []litMeta
+	posts    []int32
+}
+
+// litMeta is what output needs of a literal.
+type litMeta struct {
+	posts0, posts1 int32 // its postings are posts[posts0:posts1]
+	len            int32
+	anchor         bool
 }
 
 // outFlag marks a transition into a state with outputs.
@@ -37,7 +50,7 @@ func newAutomaton(lits []string, anchor []bool, postings [][]int32) *automaton {
 	if postings == nil {
 		postings = make([][]int32, len(lits))
 	}
-	a := &automaton{nclass: 1, lits: lits, anchor: anchor, maxLen: 1, postings: postings}
+	a := &automaton{nclass: 1, maxLen: 1}
 	for _, l := range lits {
 		a.maxLen = max(a.maxLen, len(l))
 		for i := 0; i < len(l); i++ {
@@ -54,7 +67,7 @@ func newAutomaton(lits []string, anchor []bool, postings [][]int32) *automaton {
 		states += len(l)
 	}
 	a.next = make([]int32, a.nclass, states*a.nclass)
-	a.out = make([][]int32, 1, states)
+	outs := make([][]int32, 1, states)
 	for i := range a.next {
 		a.next[i] = -1
 	}
@@ -63,21 +76,21 @@ func newAutomaton(lits []string, anchor []bool, postings [][]int32) *automaton {
 		for i := 0; i < len(l); i++ {
 			e := int(s)*a.nclass + int(a.class[l[i]])
 			if a.next[e] < 0 {
-				a.next[e] = int32(len(a.out))
-				a.out = append(a.out, nil)
+				a.next[e] = int32(len(outs))
+				outs = append(outs, nil)
 				for range a.nclass {
 					a.next = append(a.next, -1)
 				}
 			}
 			s = a.next[e]
 		}
-		a.out[s] = append(a.out[s], int32(id))
+		outs[s] = append(outs[s], int32(id))
 	}
 	// Breadth first: fill missing edges from the failure state, and merge
 	// the failure state's outputs (it is a suffix of this state).
-	fail := make([]int32, len(a.out))
-	depth := make([]int, len(a.out))
-	queue := make([]int32, 1, len(a.out))
+	fail := make([]int32, len(outs))
+	depth := make([]int, len(outs))
+	queue := make([]int32, 1, len(outs))
 	for c := 0; c < a.nclass; c++ {
 		if t := a.next[c]; t < 0 {
 			a.next[c] = 0
@@ -100,8 +113,8 @@ func newAutomaton(lits []string, anchor []bool, postings [][]int32) *automaton {
 			}
 			fail[t] = f
 			depth[t] = depth[s] + 1
-			if len(a.out[f]) > 0 {
-				a.out[t] = append(a.out[t][:len(a.out[t]):len(a.out[t])], a.out[f]...)
+			if len(outs[f]) > 0 {
+				outs[t] = append(outs[t][:len(outs[t]):len(outs[t])], outs[f]...)
 			}
 			queue = append(queue, t)
 		}
@@ -110,23 +123,36 @@ func newAutomaton(lits []string, anchor []bool, postings [][]int32) *automaton {
 	// a scan spends nearly all its time, share a few cache lines, then
 	// premultiply and flag the transitions.
 	n, order := a.nclass, queue
-	newID := make([]int32, len(a.out))
+	newID := make([]int32, len(outs))
 	for i, s := range order {
 		newID[s] = int32(i)
 	}
 	next := make([]int32, len(a.next))
-	out := make([][]int32, len(a.out))
+	out := make([][]int32, len(outs))
 	for i, s := range order {
-		out[i] = a.out[s]
+		out[i] = outs[s]
 		for c := 0; c < n; c++ {
 			t := a.next[int(s)*n+c]
 			next[i*n+c] = newID[t] * int32(n)
-			if len(a.out[t]) > 0 {
+			if len(outs[t]) > 0 {
 				next[i*n+c] |= outFlag
 			}
 		}
 	}
-	a.next, a.out = next, out
+	a.next = next
+	a.outStart = make([]int32, len(out)+1)
+	for i, o := range out {
+		a.outIDs = append(a.outIDs, o...)
+		a.outStart[i+1] = int32(len(a.outIDs))
+	}
+	a.meta = make([]litMeta, len(lits))
+	for id, l := range lits {
+		m := &a.meta[id]
+		m.len, m.anchor = int32(len(l)), anchor[id]
+		m.posts0 = int32(len(a.posts))
+		a.posts = append(a.posts, postings[id]...)
+		m.posts1 = int32(len(a.posts))
+	}
 	a.recip = 1<<32/uint64(n) + 1
 	a.depthStart = make([]int32, a.maxLen+2)
 	i := 0
@@ -269,18 +295,20 @@ func (a *automaton) scanRange(text string, from, to int, bit uint8, base int32, 
 
 // output records the literals that end at text[i] in state s (premultiplied).
 func (a *automaton) output(s int32, i int, bit uint8, base int32, h *literalHits) {
-	for _, id := range a.out[uint64(s)*a.recip>>32] {
+	st := uint64(s) * a.recip >> 32
+	for _, id := range a.outIDs[a.outStart[st]:a.outStart[st+1]] {
+		m := &a.meta[id]
 		if f := h.found[id]; f&bit == 0 {
 			if f == 0 {
 				h.hits = append(h.hits, id)
 			}
 			h.found[id] = f | bit
-			for _, m := range a.postings[id] {
-				h.matched[m] |= bit
+			for _, t := range a.posts[m.posts0:m.posts1] {
+				h.matched[t] |= bit
 			}
 		}
-		if a.anchor[id] {
-			h.occ = append(h.occ, occurrence{id: id, region: bit, pos: base + int32(i+1-len(a.lits[id]))})
+		if m.anchor {
+			h.occ = append(h.occ, occurrence{id: id, region: bit, pos: base + int32(i+1) - m.len})
 		}
 	}
 }
