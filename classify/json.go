@@ -153,25 +153,100 @@ func (p *objectScanner) value(depth int) (gjson.Result, bool) {
 }
 
 // string reads the string that comes next: raw with its quotes, and str
-// unescaped.
+// unescaped. It validates and unescapes in one pass: plain content is
+// skipped eight bytes at a time, and only a string with escapes is copied
+// (into the arena), run by run.
 func (p *objectScanner) string() (raw, str string, ok bool) {
 	start := p.i
 	if start >= len(p.s) || p.s[start] != '"' {
 		return "", "", false
 	}
-	escaped, ok := skipString(p.s, &p.i)
-	if !ok {
-		return "", "", false
+	s := p.s
+	mark := -1       // where the unescaped copy starts in the arena, once an escape is seen
+	run := start + 1 // start of the content not copied yet
+	for j := start + 1; j < len(s); {
+		if j+8 <= len(s) {
+			m := stringSpecial(load64(s, j))
+			if m == 0 {
+				j += 8
+				continue
+			}
+			j += bits.TrailingZeros64(m) / 8
+		}
+		c := s[j]
+		switch {
+		case !strSpecial[c]:
+			j++
+		case c == '"':
+			p.i = j + 1
+			raw = s[start:p.i]
+			if mark < 0 {
+				return raw, raw[1 : len(raw)-1], true
+			}
+			p.arena = append(p.arena, s[run:j]...)
+			b := p.arena[mark:]
+			return raw, unsafe.String(unsafe.SliceData(b), len(b)), true
+		case c < 0x20:
+			return "", "", false
+		default: // a backslash
+			if mark < 0 {
+				mark = len(p.arena)
+			}
+			p.arena = append(p.arena, s[run:j]...)
+			n, ok := p.unescape(s, j)
+			if !ok {
+				return "", "", false
+			}
+			j += n
+			run = j
+		}
 	}
-	raw = p.s[start:p.i]
-	str = raw[1 : len(raw)-1]
-	if escaped {
-		mark := len(p.arena)
-		p.arena = appendUnescaped(p.arena, str)
-		b := p.arena[mark:]
-		str = unsafe.String(unsafe.SliceData(b), len(b))
+	return "", "", false
+}
+
+// unescape appends to the arena what the escape at s[j] (a backslash)
+// stands for and returns its length; ok is false for an invalid escape. A
+// \u escape of a high surrogate followed by one of a low surrogate is one
+// character; a lone surrogate becomes U+FFFD, as in encoding/json.
+func (p *objectScanner) unescape(s string, j int) (n int, ok bool) {
+	if j+1 >= len(s) {
+		return 0, false
 	}
-	return raw, str, true
+	switch e := s[j+1]; e {
+	case '"', '\\', '/':
+		p.arena = append(p.arena, e)
+	case 'b':
+		p.arena = append(p.arena, '\b')
+	case 'f':
+		p.arena = append(p.arena, '\f')
+	case 'n':
+		p.arena = append(p.arena, '\n')
+	case 'r':
+		p.arena = append(p.arena, '\r')
+	case 't':
+		p.arena = append(p.arena, '\t')
+	case 'u':
+		if j+6 > len(s) || !isHex4(s[j+2:j+6]) {
+			return 0, false
+		}
+		r := rune(hex4(s[j+2 : j+6]))
+		n = 6
+		if utf16.IsSurrogate(r) {
+			r2 := utf8.RuneError
+			if j+12 <= len(s) && s[j+6] == '\\' && s[j+7] == 'u' && isHex4(s[j+8:j+12]) {
+				r2 = utf16.DecodeRune(r, rune(hex4(s[j+8:j+12])))
+			}
+			if r2 != utf8.RuneError {
+				n = 12
+			}
+			r = r2
+		}
+		p.arena = utf8.AppendRune(p.arena, r)
+		return n, true
+	default:
+		return 0, false
+	}
+	return 2, true
 }
 
 // parseNumber converts a valid JSON number. Integers of up to 15 digits,
@@ -421,54 +496,6 @@ func isHex4(s string) bool {
 		}
 	}
 	return true
-}
-
-// appendUnescaped appends the unescaped text of a valid JSON string's
-// content. Lone surrogates become U+FFFD, as in encoding/json.
-func appendUnescaped(dst []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c != '\\' {
-			j := i + 1
-			for j < len(s) && s[j] != '\\' {
-				j++
-			}
-			dst = append(dst, s[i:j]...)
-			i = j
-			continue
-		}
-		switch e := s[i+1]; e {
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r := rune(hex4(s[i+2 : i+6]))
-			i += 6
-			if utf16.IsSurrogate(r) {
-				r2 := utf8.RuneError
-				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-					r2 = utf16.DecodeRune(r, rune(hex4(s[i+2:i+6])))
-				}
-				if r2 != utf8.RuneError {
-					i += 6
-				}
-				r = r2
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default: // '"', '\\', '/'
-			dst = append(dst, e)
-		}
-		i += 2
-	}
-	return dst
 }
 
 // hex4 decodes four hex digits.
