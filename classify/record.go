@@ -104,14 +104,17 @@ var paths = map[string]pathInfo{
 	"retry":   {f: fAttempt, rank: 1},
 }
 
-// pathTable is paths as a small open hash on the length and the first
-// and last bytes of a key: a look-up is one hash and usually one string
-// comparison, several times cheaper than the map for the dozen keys of a
-// record.
-var pathTable = func() (t [512][]pathEntry) {
+// pathTable is paths as a perfect hash on the length and the first and
+// last bytes of a key: a look-up is one hash and one string comparison,
+// several times cheaper than the map for the dozen keys of a record. The
+// hash has no collisions among the paths (checked when the table is built).
+var pathTable = func() (t [512]pathEntry) {
 	for p, info := range paths {
 		h := pathHash(p)
-		t[h] = append(t[h], pathEntry{p, info})
+		if t[h].path != "" {
+			panic("classify: paths " + t[h].path + " and " + p + " share a hash")
+		}
+		t[h] = pathEntry{p, info}
 	}
 	return t
 }()
@@ -132,10 +135,8 @@ func pathHash(p string) int {
 
 // lookupPath returns what a key path means, as paths[p] does.
 func lookupPath(p string) (pathInfo, bool) {
-	for _, e := range pathTable[pathHash(p)] {
-		if e.path == p {
-			return e.info, true
-		}
+	if e := &pathTable[pathHash(p)]; e.path == p && p != "" {
+		return e.info, true
 	}
 	return pathInfo{}, false
 }
