@@ -96,9 +96,13 @@ func New(rs *rules.RuleSet) (*Classifier, error) {
 	c.needs, c.litRules = ruleNeeds(c.conds, len(c.lits))
 	slices.Sort(cp.topKeys)
 	topKeys := slices.Compact(cp.topKeys)
+	var topLens uint64
+	for _, k := range topKeys {
+		topLens |= 1 << (len(k) & 63)
+	}
 	c.pool.New = func() any {
 		return &scratch{
-			rec:         record{topKeys: topKeys},
+			rec:         record{topKeys: topKeys, topLens: topLens},
 			mark:        make([]uint32, len(c.rules)),
 			literalHits: literalHits{found: make([]uint8, len(c.lits)), matched: make([]uint8, cp.matchers)},
 			lits:        c.lits,

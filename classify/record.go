@@ -176,9 +176,11 @@ type record struct {
 	apiKeyID  string
 	extras    []extra
 	// top holds the top-level members whose key is in topKeys: the ones
-	// field look-ups in the record ask for.
+	// field look-ups in the record ask for. topLens has bit len(k)%64 set
+	// for each of them, which rules out most keys without a comparison.
 	top     []extra
 	topKeys []string
+	topLens uint64
 
 	scanner objectScanner
 	// bodyScan reads the members of a JSON body (eachBodyMember).
@@ -187,8 +189,8 @@ type record struct {
 
 // reset clears r for reuse, keeping its buffers.
 func (r *record) reset() {
-	extras, top, topKeys, scanner, bodyScan := r.extras[:0], r.top[:0], r.topKeys, r.scanner, r.bodyScan
-	*r = record{extras: extras, top: top, topKeys: topKeys, scanner: scanner, bodyScan: bodyScan}
+	extras, top, topKeys, topLens, scanner, bodyScan := r.extras[:0], r.top[:0], r.topKeys, r.topLens, r.scanner, r.bodyScan
+	*r = record{extras: extras, top: top, topKeys: topKeys, topLens: topLens, scanner: scanner, bodyScan: bodyScan}
 }
 
 // has reports whether f was found in the record.
@@ -204,7 +206,7 @@ func (r *record) parse(json string) bool {
 		if !r.member("", key, 0) {
 			return false
 		}
-		if slices.Contains(r.topKeys, key) {
+		if r.topLens&(1<<(len(key)&63)) != 0 && slices.Contains(r.topKeys, key) {
 			raw := p.s[start:p.i]
 			val := gjson.Result{Type: gjson.JSON, Raw: raw, Index: start}
 			if raw[0] != '{' {
