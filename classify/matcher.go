@@ -53,6 +53,8 @@ type regexAlt struct {
 	lits [][]int32
 	// anchored, when set, replaces re: it runs at each occurrence of a
 	// start literal (bit set starts) where asserts hold (see anchorPlan).
+	// after, when set, holds the bytes that may come before a start
+	// literal that is not at the start of the text.
 	anchored *regexp.Regexp
 	asserts  []syntax.Op
 	after    *[256]bool
@@ -74,7 +76,7 @@ type fieldMatcher struct {
 	re         *regexp.Regexp
 	exists     *bool
 	// lits, when set, prefilter a body field: one of them must be in the
-	// body text for the field to hold (see prefiltered).
+	// body text for the field to hold (fieldLiterals, ruledOut).
 	lits []int32
 }
 

@@ -199,14 +199,16 @@ func (r *record) has(f field) bool { return r.rank[f] != 0 }
 // parse fills r from the JSON object in json with one pass, which also
 // validates it. It reports false when json is not a valid JSON object.
 func (r *record) parse(json string) bool {
-	r.scanner.reset(json)
 	p := &r.scanner
+	p.reset(json)
 	return p.document(func(key string) bool {
 		start := p.i
 		if !r.member("", key, 0) {
 			return false
 		}
 		if r.topLens&(1<<(len(key)&63)) != 0 && slices.Contains(r.topKeys, key) {
+			// An object may have been walked member by member; anything
+			// else is read again as one value.
 			raw := p.s[start:p.i]
 			val := gjson.Result{Type: gjson.JSON, Raw: raw, Index: start}
 			if raw[0] != '{' {
