@@ -190,11 +190,9 @@ func (x *scratch) bodyEscaped() bool {
 }
 
 // ruledOut reports whether the body field of m cannot hold because
-// none of its literals is in the body text.
+// none of its literals is in the body text, which Classifier.run has
+// scanned before trying any rule.
 func (m *fieldMatcher) ruledOut(x *scratch) bool {
-	if x.scanned&inBody == 0 {
-		x.scanRegions(inBody)
-	}
 	if x.bodyEscaped() {
 		return false
 	}
