@@ -155,30 +155,8 @@ var secretSuffixes = [...]string{
 
 // classifyKey returns the class of a field name (see keyClass).
 func classifyKey(name string) keyClass {
-	// Most names are rejected on their last three letters or digits,
-	// before anything else is done.
-	var tail uint32
-	n := 0
-	for i := len(name) - 1; i >= 0 && n < 3; i-- {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		case c == '-' || c == '_' || c == ' ':
-			continue
-		default:
-			return keyNone
-		}
-		tail |= uint32(c) << (8 * n)
-		n++
-	}
-	if n < 3 || !secretEnding(tail) {
-		return keyNone
-	}
-
 	var buf [48]byte // the normalised tail of name, right-aligned
-	n = 0
+	n := 0
 	for i := len(name) - 1; i >= 0 && n < len(buf); i-- {
 		c := name[i]
 		switch {
@@ -192,6 +170,14 @@ func classifyKey(name string) keyClass {
 		}
 		n++
 		buf[len(buf)-n] = c
+		// Most names are rejected on their last three letters or digits,
+		// before anything else is done.
+		if n == 3 && !secretEnding(uint32(c)<<16|uint32(buf[len(buf)-2])<<8|uint32(buf[len(buf)-1])) {
+			return keyNone
+		}
+	}
+	if n < 3 {
+		return keyNone
 	}
 	k := buf[len(buf)-n:]
 	switch string(k) {
