@@ -9,7 +9,10 @@
 //     straight into Elasticsearch with the ingester's batch size and number
 //     of concurrent bulk requests;
 //   - end to end: the ingest binary, as users run it, from start until every
-//     record is consumed and nothing is in flight.
+//     record is consumed and nothing is in flight;
+//   - ingest alone: the same binary with its bulk requests answered at once
+//     by a stub that indexes nothing: the ingester's own speed and CPU per
+//     record, without a node to share the machine with.
 //
 // It reads KAFKA_BROKERS and ELASTICSEARCH_URL like the tests, and removes
 // its topic, indices and templates when it ends.
@@ -25,6 +28,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,6 +72,11 @@ func main() {
 	consume := b.consumeCeiling(*records)
 	fmt.Printf("consume ceiling: %8.0f records/s\n", consume)
 
+	stub, stopStub := b.bulkStub()
+	alone, _, _ := b.endToEnd(*ingestBin, *records, "alone", stub)
+	stopStub()
+	fmt.Printf("ingest alone:    %8.0f records/s (bulk requests answered by a stub that indexes nothing)\n", alone)
+
 	// The index ceiling is measured before and after the end-to-end run and
 	// the better one kept: Elasticsearch's speed drifts over a run (merges,
 	// other load), and the ceiling must not be the easy one.
@@ -82,7 +92,7 @@ func main() {
 	fmt.Printf("index ceiling:   %8.0f records/s (node CPU %3.0f%%, bulk requests %v on average)\n", index, cpu, lat)
 
 	b.settle(b.run + "-ceiling-1")
-	cpu = b.nodeCPU(func() { e2e, peak, lat = b.endToEnd(*ingestBin, *records) })
+	cpu = b.nodeCPU(func() { e2e, peak, lat = b.endToEnd(*ingestBin, *records, "ingest", b.es) })
 	fmt.Printf("end to end:      %8.0f records/s (node CPU %3.0f%% with start-up, bulk requests %v on average)\n", e2e, cpu, lat)
 
 	b.settle(b.run + "-ingest")
@@ -291,16 +301,17 @@ func (b *bench) bulk(body []byte) {
 	}
 }
 
-// endToEnd runs the ingest binary on the backlog with a group and index
-// prefix of its own until every record is consumed and none is in flight,
-// sampling its resident memory; it returns records per second, timed from
-// the first record consumed (start-up is printed on its own), the peak
-// resident set size in bytes and the average duration of a bulk request.
-func (b *bench) endToEnd(bin string, n int) (float64, int64, time.Duration) {
-	prefix := b.run + "-ingest"
+// endToEnd runs the ingest binary on the backlog, against the Elasticsearch
+// at esURL, with a group and index prefix of its own (run-name) until every
+// record is consumed and none is in flight, sampling its resident memory; it
+// returns records per second, timed from the first record consumed
+// (start-up is printed on its own), the peak resident set size in bytes and
+// the average duration of a bulk request.
+func (b *bench) endToEnd(bin string, n int, name, esURL string) (float64, int64, time.Duration) {
+	prefix := b.run + "-" + name
 	metrics := freeAddr()
-	env := append(os.Environ(),
-		"KAFKA_TOPIC="+b.topic(), "KAFKA_GROUP="+b.run+"-ingest", "ELASTICSEARCH_INDEX="+prefix,
+	env := append(os.Environ(), "ELASTICSEARCH_URL="+esURL,
+		"KAFKA_TOPIC="+b.topic(), "KAFKA_GROUP="+prefix, "ELASTICSEARCH_INDEX="+prefix,
 		"METRICS_ADDR="+metrics, "BATCH_SIZE="+strconv.Itoa(b.batch), "BULK_WORKERS="+strconv.Itoa(b.workers))
 	setup := exec.Command(bin, "setup")
 	setup.Env, setup.Stderr = env, os.Stderr
@@ -331,7 +342,7 @@ func (b *bench) endToEnd(bin string, n int) (float64, int64, time.Duration) {
 		bulkLat = lat
 		if ok && consumed > 0 && first.IsZero() {
 			first = time.Now()
-			fmt.Printf("ingest consuming after %.1fs of start-up (template check, group join)\n", first.Sub(start).Seconds())
+			fmt.Printf("ingest consuming after %.1fs of start-up (template check, group join; %s run)\n", first.Sub(start).Seconds(), name)
 		}
 		if ok && consumed >= float64(n) && inflight == 0 {
 			elapsed = time.Since(first)
@@ -340,8 +351,7 @@ func (b *bench) endToEnd(bin string, n int) (float64, int64, time.Duration) {
 	}
 	peak = max(peak, testenv.ResidentBytes(cmd.Process.Pid))
 	if cpu := cpuSeconds(cmd.Process.Pid); cpu > 0 {
-		fmt.Printf("ingest CPU time: %.1fs, %.1f µs per record (the node shares the machine's cores)\n",
-			cpu, cpu/float64(n)*1e6)
+		fmt.Printf("ingest CPU time (%s run): %.1fs, %.1f µs per record\n", name, cpu, cpu/float64(n)*1e6)
 	}
 	must(cmd.Process.Signal(syscall.SIGTERM))
 	if err := <-done; err != nil {
@@ -349,6 +359,43 @@ func (b *bench) endToEnd(bin string, n int) (float64, int64, time.Duration) {
 	}
 	os.Remove(logPath)
 	return float64(n) / elapsed.Seconds(), peak, bulkLat
+}
+
+// bulkStub serves, at a local address it returns, the Elasticsearch API for
+// the ingest alone phase: bulk requests are answered at once as if every
+// document were created, and nothing is indexed; everything else (the
+// template check at start) goes on to the real node.
+func (b *bench) bulkStub() (string, func()) {
+	node, err := url.Parse(b.es)
+	must(err)
+	proxy := httputil.NewSingleHostReverseProxy(node)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/_bulk") {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var resp bytes.Buffer
+		resp.WriteString(`{"errors":false,"items":[`)
+		for i := range bytes.Count(body, []byte("\n")) / 2 { // an action line and a document per item
+			if i > 0 {
+				resp.WriteByte(',')
+			}
+			resp.WriteString(`{"create":{"status":201}}`)
+		}
+		resp.WriteString("]}")
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Elastic-Product", "Elasticsearch") // the Go client checks it
+		w.Write(resp.Bytes())
+	})}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	go srv.Serve(l)
+	return "http://" + l.Addr().String(), func() { srv.Close() }
 }
 
 // progress reads records consumed and in flight, and the average duration
@@ -427,7 +474,7 @@ func (b *bench) cleanup() {
 		}
 		conn.Close()
 	}
-	for _, p := range []string{b.run + "-ceiling-1", b.run + "-ceiling-2", b.run + "-ingest"} {
+	for _, p := range []string{b.run + "-ceiling-1", b.run + "-ceiling-2", b.run + "-ingest", b.run + "-alone"} {
 		del(b.es + "/" + p + "-*")
 		del(b.es + "/_index_template/" + p)
 	}
