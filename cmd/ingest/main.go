@@ -30,6 +30,9 @@ Commands:
         install the index template (and retention policy) that run checks for
   generate [flags]
         generate realistic NDJSON log records to a file, stdout or Kafka
+  health [--ready] [--metrics-addr ADDR]
+        ask a running ingester whether it is alive (or ready): exit 0 or 1;
+        for container healthchecks
   classify [--rules DIR] [--no-defaults] [--explain] [FILE ...]
         classify NDJSON log records (stdin when no FILE or -) and write one
         Elasticsearch document per line to stdout
@@ -62,6 +65,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return rulesCmd(args[1:], stdout, stderr)
 	case "generate":
 		return generateCmd(args[1:], stdout, stderr)
+	case "health":
+		return healthCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return successExitCode
