@@ -7,8 +7,8 @@ import "sync"
 // is handed back to Ack once the record is safe (Benthos's shape: the
 // acknowledgement travels with the data).
 type Ticket struct {
-	Partition int
-	seq       uint64
+	track *partitionTrack
+	seq   uint64
 }
 
 // Checkpointer tracks the records in flight per partition and tells which
@@ -18,9 +18,13 @@ type Ticket struct {
 // passes a record that is still in flight, whatever finished after it.
 //
 // Records are tracked in fetch order, not by offset value, so gaps in the
-// offsets (compaction, transaction markers) need no special case, and a
-// partition that is fetched again from an older offset after a rebalance
-// simply queues the redelivered records behind the earlier ones.
+// offsets (compaction, transaction markers) need no special case.
+//
+// Partitions are tracked from Assign to Revoke, in the consumer group
+// generation that assigned them: a record fetched in an earlier generation
+// is refused by Track (its partition may have been fetched again from an
+// older offset since), and the acknowledgement of a record of a revoked
+// partition changes nothing that Committable reports.
 //
 // A Checkpointer is safe for concurrent use.
 type Checkpointer struct {
@@ -28,8 +32,10 @@ type Checkpointer struct {
 	parts map[int]*partitionTrack
 }
 
-// partitionTrack is the fetch-ordered queue of one partition's records.
+// partitionTrack is the fetch-ordered queue of one partition's records in
+// one generation.
 type partitionTrack struct {
+	gen       int32
 	pending   []pendingOffset // pending[i] has sequence number base+i
 	base      uint64
 	acked     int64 // highest offset with every earlier fetched record acknowledged; -1 if none
@@ -46,18 +52,36 @@ func NewCheckpointer() *Checkpointer {
 	return &Checkpointer{parts: make(map[int]*partitionTrack)}
 }
 
-// Track registers a fetched record. Records of one partition must be tracked
-// in the order they were fetched.
-func (c *Checkpointer) Track(partition int, offset int64) Ticket {
+// Assign starts tracking partitions, afresh, for generation gen.
+func (c *Checkpointer) Assign(gen int32, partitions []int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range partitions {
+		c.parts[p] = &partitionTrack{gen: gen, acked: -1, committed: -1}
+	}
+}
+
+// Revoke stops tracking partitions.
+func (c *Checkpointer) Revoke(partitions []int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range partitions {
+		delete(c.parts, p)
+	}
+}
+
+// Track registers a record fetched in generation gen. Records of one
+// partition must be tracked in the order they were fetched. It reports
+// false, tracking nothing, when the partition is not assigned in gen.
+func (c *Checkpointer) Track(gen int32, partition int, offset int64) (Ticket, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := c.parts[partition]
-	if p == nil {
-		p = &partitionTrack{acked: -1, committed: -1}
-		c.parts[partition] = p
+	if p == nil || p.gen != gen {
+		return Ticket{}, false
 	}
 	p.pending = append(p.pending, pendingOffset{offset: offset})
-	return Ticket{Partition: partition, seq: p.base + uint64(len(p.pending)-1)}
+	return Ticket{track: p, seq: p.base + uint64(len(p.pending)-1)}, true
 }
 
 // Ack marks the record of t as done (indexed or dead-lettered). Acknowledging
@@ -66,7 +90,7 @@ func (c *Checkpointer) Track(partition int, offset int64) Ticket {
 func (c *Checkpointer) Ack(t Ticket) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p := c.parts[t.Partition]
+	p := t.track
 	if p == nil || t.seq < p.base || t.seq-p.base >= uint64(len(p.pending)) || p.pending[t.seq-p.base].done {
 		panic("pipeline: Ack of an unknown or already acknowledged ticket")
 	}
@@ -80,9 +104,23 @@ func (c *Checkpointer) Ack(t Ticket) {
 	p.base += uint64(n)
 }
 
+// Pending returns how many records of partitions are tracked and not yet
+// acknowledged.
+func (c *Checkpointer) Pending(partitions []int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, part := range partitions {
+		if p := c.parts[part]; p != nil {
+			n += len(p.pending)
+		}
+	}
+	return n
+}
+
 // Committable returns, for each partition whose acknowledged position moved
-// past the last MarkCommitted, the highest offset that may be committed.
-// (kafka-go's CommitMessages commits offset+1, the next record to read.)
+// past the last MarkCommitted, the highest offset that may be committed: the
+// last acknowledged record's (the committed position is the next one).
 func (c *Checkpointer) Committable() map[int]int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -2,19 +2,21 @@
 // them and indexes them into Elasticsearch, with nothing lost and nothing
 // duplicated.
 //
-// A record travels with its acknowledgement (Benthos's shape): the fetch
-// loop takes a slot of the in-flight limit and a Ticket from the
-// Checkpointer; the batcher classifies it into a bulk body (or a dead
-// letter); a worker writes the batch to Elasticsearch, retrying what can
-// succeed later, dead-letters what was rejected for good, and only then
-// acknowledges every record of the batch. The committer commits, per
-// partition, the highest offset below which everything is acknowledged.
+// A record travels with its acknowledgement (Benthos's shape): the consumer
+// (consumer.go) fetches it in a chunk of its partition; the batcher takes a
+// slot of the in-flight limit and a Ticket from the Checkpointer for it and
+// classifies it into a bulk body (or a dead letter); a worker writes the
+// batch to Elasticsearch, retrying what can succeed later, dead-letters what
+// was rejected for good, and only then acknowledges every record of the
+// batch. The committer commits, per partition, the highest offset below
+// which everything is acknowledged; so does the consumer when partitions
+// move to another member.
 //
-// kafka-go has no partition-revoked callback: after a rebalance a partition
-// may be fetched again from its last commit, and records still in flight
-// here may be indexed after another member fetched them too. Deterministic
-// document ids in deterministic indices (see Template) with create actions
-// make that harmless: the second create answers 409, counted as done.
+// A record may still be in flight here when its partition has moved (the
+// wait for it at the rebalance is bounded), so the new owner fetches it
+// again. Deterministic document ids in deterministic indices (see Template)
+// with create actions make that harmless: the second create answers 409,
+// counted as done.
 package pipeline
 
 import (
@@ -28,7 +30,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
@@ -120,12 +121,6 @@ func (p *Pipeline) recycle(b *batch) {
 // is not ready, and fetching is paused by the in-flight limit.
 func (p *Pipeline) Ready() bool { return p.running.Load() && p.sink.Healthy() }
 
-// fetched is a record with its ticket.
-type fetched struct {
-	msg    kafka.Message
-	ticket Ticket
-}
-
 // batch is the unit of work of a bulk request.
 type batch struct {
 	body    bulkBody
@@ -150,22 +145,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	case created:
 		o.Logger.Info("dead-letter topic created", zap.String("topic", o.DLQTopic))
 	}
-	reader := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:        o.Brokers,
-		GroupID:        o.Group,
-		Topic:          o.Topic,
-		Dialer:         o.Security.dialer(),
-		CommitInterval: 0, // commits are explicit (committer below)
-		StartOffset:    kafka.FirstOffset,
-		MinBytes:       1,
-		MaxBytes:       1 << 20,
-		MaxWait:        250 * time.Millisecond,
-		// A member that died without leaving (SIGKILL, a lost host) holds
-		// its partitions until its session expires: keep that short.
-		SessionTimeout:   10 * time.Second,
-		RebalanceTimeout: 10 * time.Second,
-		ErrorLogger:      kafkaLogger(o.Logger),
-	})
+	cons, err := newConsumer(o, p.cp, p.fail)
+	if err != nil {
+		return fmt.Errorf("kafka consumer group: %w", err)
+	}
 	writer := &kafka.Writer{
 		Addr:                   kafka.TCP(o.Brokers...),
 		Topic:                  o.DLQTopic,
@@ -204,11 +187,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}
 	}()
 
-	records := make(chan fetched, 1024)
 	batches := make(chan *batch, o.Workers)
 	var wg sync.WaitGroup
-	wg.Go(func() { p.fetch(fetchCtx, drainCtx, reader, records) })
-	wg.Go(func() { p.batch(drainCtx, records, batches) })
+	wg.Go(func() { cons.run(fetchCtx) })
+	wg.Go(func() { p.batch(fetchCtx, drainCtx, cons.chunks, batches) })
 	var workers sync.WaitGroup
 	for range o.Workers {
 		workers.Go(func() { p.work(drainCtx, dlq, batches) })
@@ -223,11 +205,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	for done := false; !done; {
 		select {
 		case <-tick.C:
-			cctx, cancel := context.WithTimeout(drainCtx, 10*time.Second)
-			if err := p.commit(cctx, reader); err != nil && drainCtx.Err() == nil {
+			if err := cons.commit(); err != nil && drainCtx.Err() == nil {
 				o.Logger.Warn("committing offsets failed; will retry", zap.Error(err))
 			}
-			cancel()
 		case <-workersDone:
 			done = true
 		}
@@ -245,12 +225,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), end)
 	defer cancel()
-	commitErr := p.commit(cctx, reader)
+	commitErr := cons.commit()
 	if commitErr != nil {
 		o.Logger.Error("final offset commit failed; the records after the last commit will be redelivered", zap.Error(commitErr))
 	}
 	closed := make(chan error, 1)
-	go func() { closed <- errors.Join(reader.Close(), writer.Close()) }()
+	go func() { closed <- errors.Join(cons.close(), writer.Close()) }()
 	select {
 	case err := <-closed:
 		if err != nil {
@@ -282,79 +262,6 @@ func (p *Pipeline) fail(err error) {
 	})
 }
 
-// fetch reads records into out until ctx ends, holding a slot of the
-// in-flight limit for each. A fetched record is always handed on, unless
-// drain ends: the batcher drains out until fetching stops.
-func (p *Pipeline) fetch(ctx, drain context.Context, reader *kafka.Reader, out chan<- fetched) {
-	defer close(out)
-	lag := map[int]prometheus.Gauge{}
-	var (
-		failures int // consecutive failed fetches
-		bo       *backoff.ExponentialBackOff
-	)
-	for {
-		// Non-blocking first, the common case, as in next.
-		select {
-		case p.sem <- struct{}{}:
-		default:
-			select {
-			case p.sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-		}
-		m, err := reader.FetchMessage(ctx)
-		if err != nil {
-			<-p.sem
-			if ctx.Err() != nil {
-				return
-			}
-			if permanentKafkaError(err) {
-				p.fail(fmt.Errorf("fetching from topic %s: %w", p.o.Topic, err))
-				return
-			}
-			// A broker restart or a network cut: kafka-go gives up on the
-			// group after three attempts, but the reader heals once the
-			// brokers are back, so wait and fetch again.
-			failures++
-			p.o.Logger.Warn("fetching from Kafka failed; retrying", zap.String("topic", p.o.Topic),
-				zap.Int("attempt", failures), zap.Error(err))
-			if bo == nil {
-				bo = backoff.NewExponentialBackOff()
-				bo.MaxInterval = 10 * time.Second
-			}
-			t := time.NewTimer(bo.NextBackOff())
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return
-			}
-			continue
-		}
-		failures, bo = 0, nil
-		t := p.cp.Track(m.Partition, m.Offset)
-		p.o.Metrics.Consumed.Inc()
-		p.o.Metrics.InFlight.Inc()
-		g := lag[m.Partition]
-		if g == nil {
-			g = p.o.Metrics.Lag.WithLabelValues(strconv.Itoa(m.Partition))
-			lag[m.Partition] = g
-		}
-		g.Set(float64(m.HighWaterMark - m.Offset - 1))
-		f := fetched{msg: m, ticket: t}
-		select {
-		case out <- f:
-		default:
-			select {
-			case out <- f:
-			case <-drain.Done():
-				return // tracked, never acknowledged: not committed, redelivered later
-			}
-		}
-	}
-}
-
 // permanentKafkaError reports whether a fetch error cannot heal by waiting:
 // rejected credentials, missing authorization, an untrusted or invalid
 // certificate. Everything else (connection refused or reset, a broker
@@ -381,12 +288,18 @@ type classKey struct{ outcome, category, reason string }
 // errUnusable marks a JSON object with none of the contract's fields.
 var errUnusable = errors.New("the record has none of the fields of an API call log record")
 
-// batch groups records into batches, classifying each into the bulk body
-// or a dead letter, until in is closed.
-func (p *Pipeline) batch(ctx context.Context, in <-chan fetched, out chan<- *batch) {
+// batch takes the records of the chunks from in, each with a slot of the
+// in-flight limit and a ticket, and classifies them into batches for out:
+// a batch goes when it is full, when FlushInterval has passed since its
+// first record, and before waiting for a slot. It stops when ctx ends (then
+// it hands on what it holds, unless drain ends first) and closes out.
+// Records it did not take are not tracked, so never committed: they are
+// fetched again by the next consumer.
+func (p *Pipeline) batch(ctx, drain context.Context, in <-chan chunk, out chan<- *batch) {
 	defer close(out)
 	o := p.o
 	counters := map[classKey]prometheus.Counter{}
+	lag := map[int]prometheus.Gauge{}
 	b := p.newBatch()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -397,97 +310,113 @@ func (p *Pipeline) batch(ctx context.Context, in <-chan fetched, out chan<- *bat
 		}
 		select {
 		case out <- b:
-		case <-ctx.Done():
-			return false
+		case <-drain.Done():
+			return false // never acknowledged: not committed, delivered again later
 		}
 		b = p.newBatch()
 		return true
 	}
 	for {
-		r, ok, flush := next(in, timer.C)
-		if flush {
+		var c chunk
+		select {
+		case c = <-in:
+		case <-timer.C:
 			if !send() {
 				return
 			}
 			continue
-		}
-		if !ok {
+		case <-ctx.Done():
 			send()
 			return
 		}
-		if len(b.tickets) == 0 {
-			timer.Reset(o.FlushInterval)
+		for _, m := range c.msgs {
+			select {
+			case p.sem <- struct{}{}:
+			default:
+				// At the limit: the slots come back once the workers have
+				// written what this batch holds too.
+				if !send() {
+					return
+				}
+				select {
+				case p.sem <- struct{}{}:
+				case <-ctx.Done():
+					send()
+					return
+				}
+			}
+			t, ok := p.cp.Track(c.gen, m.Partition, m.Offset)
+			if !ok {
+				<-p.sem // fetched before a rebalance: the partition is fetched again
+				break
+			}
+			o.Metrics.Consumed.Inc()
+			o.Metrics.InFlight.Inc()
+			if len(b.tickets) == 0 {
+				timer.Reset(o.FlushInterval)
+			}
+			p.add(b, m, t, counters)
+			if len(b.tickets) >= o.BatchSize || len(b.body.buf) >= o.BatchBytes {
+				if !send() {
+					return
+				}
+			}
 		}
-		var res classify.Result
-		m := &r.msg
-		err := b.body.add(o.Index, m.Topic, m.Partition, m.Offset, func(dst []byte) ([]byte, time.Time, error) {
-			now := time.Now()
-			doc, rr, err := o.Classifier.AppendDocument(dst, m.Value, classify.Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, now)
-			res = rr
-			switch {
-			case err != nil:
-				return doc, time.Time{}, err
-			case rr.Unusable:
-				return doc, time.Time{}, errUnusable
-			case !rr.Timestamp.IsZero():
-				return doc, rr.Timestamp, nil
-			case !m.Time.IsZero():
-				// No time in the record: the Kafka timestamp is the
-				// same on every delivery, so the index stays the same.
-				return doc, m.Time, nil
+		if n := len(c.msgs); n > 0 {
+			m := c.msgs[n-1]
+			g := lag[m.Partition]
+			if g == nil {
+				g = o.Metrics.Lag.WithLabelValues(strconv.Itoa(m.Partition))
+				lag[m.Partition] = g
 			}
-			return doc, now, nil
-		})
-		b.tickets = append(b.tickets, r.ticket)
-		if err != nil {
-			reason := ReasonUnusable
-			if errors.Is(err, classify.ErrNotObject) {
-				reason = ReasonNotObject
-			}
-			b.dead = append(b.dead, deadLetter{msg: r.msg, reason: reason, err: err.Error()})
-		} else {
-			b.msgs = append(b.msgs, r.msg)
-			k := classKey{outcome: "success"}
-			if res.Failure {
-				k = classKey{"failure", string(res.Category), res.Reason}
-			}
-			c := counters[k]
-			if c == nil {
-				c = o.Metrics.Classified.WithLabelValues(k.outcome, k.category, k.reason)
-				counters[k] = c
-			}
-			c.Inc()
-		}
-		if len(b.tickets) >= o.BatchSize || len(b.body.buf) >= o.BatchBytes {
-			if !send() {
-				return
-			}
+			g.Set(float64(c.highWaterMark - m.Offset - 1))
 		}
 	}
 }
 
-// next receives the next record for batch: flush reports that the flush
-// timer fired, !ok that in is closed. A record or timeout already waiting
-// is taken without a select over both (runtime.selectgo was 8% of the
-// ingester's CPU), the timer first so that a steady stream cannot delay a
-// flush.
-func next(in <-chan fetched, timer <-chan time.Time) (r fetched, ok, flush bool) {
-	select {
-	case <-timer:
-		return fetched{}, true, true
-	default:
+// add classifies one record into b: a document of the bulk body, or a
+// dead letter. counters caches the classified counter of each outcome.
+func (p *Pipeline) add(b *batch, m kafka.Message, t Ticket, counters map[classKey]prometheus.Counter) {
+	o := p.o
+	var res classify.Result
+	err := b.body.add(o.Index, m.Topic, m.Partition, m.Offset, func(dst []byte) ([]byte, time.Time, error) {
+		now := time.Now()
+		doc, rr, err := o.Classifier.AppendDocument(dst, m.Value, classify.Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, now)
+		res = rr
+		switch {
+		case err != nil:
+			return doc, time.Time{}, err
+		case rr.Unusable:
+			return doc, time.Time{}, errUnusable
+		case !rr.Timestamp.IsZero():
+			return doc, rr.Timestamp, nil
+		case !m.Time.IsZero():
+			// No time in the record: the Kafka timestamp is the
+			// same on every delivery, so the index stays the same.
+			return doc, m.Time, nil
+		}
+		return doc, now, nil
+	})
+	b.tickets = append(b.tickets, t)
+	if err != nil {
+		reason := ReasonUnusable
+		if errors.Is(err, classify.ErrNotObject) {
+			reason = ReasonNotObject
+		}
+		b.dead = append(b.dead, deadLetter{msg: m, reason: reason, err: err.Error()})
+		return
 	}
-	select {
-	case r, ok = <-in:
-		return r, ok, false
-	default:
+	b.msgs = append(b.msgs, m)
+	k := classKey{outcome: "success"}
+	if res.Failure {
+		k = classKey{"failure", string(res.Category), res.Reason}
 	}
-	select {
-	case r, ok = <-in:
-		return r, ok, false
-	case <-timer:
-		return fetched{}, true, true
+	c := counters[k]
+	if c == nil {
+		c = o.Metrics.Classified.WithLabelValues(k.outcome, k.category, k.reason)
+		counters[k] = c
 	}
+	c.Inc()
 }
 
 // work writes batches: bulk request, dead letters, then acknowledgement.
@@ -521,24 +450,4 @@ func (p *Pipeline) work(ctx context.Context, dlq *dlqWriter, in <-chan *batch) {
 		p.o.Metrics.InFlight.Sub(float64(len(b.tickets)))
 		p.recycle(b)
 	}
-}
-
-// commit commits every partition's acknowledged position.
-func (p *Pipeline) commit(ctx context.Context, reader *kafka.Reader) error {
-	offsets := p.cp.Committable()
-	if len(offsets) == 0 {
-		return nil
-	}
-	msgs := make([]kafka.Message, 0, len(offsets))
-	for part, off := range offsets {
-		msgs = append(msgs, kafka.Message{Topic: p.o.Topic, Partition: part, Offset: off})
-	}
-	if err := reader.CommitMessages(ctx, msgs...); err != nil {
-		return err
-	}
-	for part, off := range offsets {
-		p.cp.MarkCommitted(part, off)
-	}
-	p.o.Metrics.Commits.Inc()
-	return nil
 }

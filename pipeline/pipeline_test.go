@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -15,10 +14,10 @@ import (
 	"github.com/sdtriage/sdtriage/rules"
 )
 
-// TestBatcher feeds the batcher records of every kind and checks where
+// TestAdd classifies records of every kind into a batch and checks where
 // each goes: the daily index of its own time, else of its Kafka time; the
 // dead letters with their reasons; one ticket per record.
-func TestBatcher(t *testing.T) {
+func TestAdd(t *testing.T) {
 	c, err := classify.New(rules.Default())
 	if err != nil {
 		t.Fatal(err)
@@ -38,17 +37,16 @@ func TestBatcher(t *testing.T) {
 		{`{"@timestamp":"2026-11-20T14:03:22.120Z","status":50`, "", ReasonNotObject},
 		{`{"hello":"world"}`, "", ReasonUnusable},
 	}
-	in := make(chan fetched, len(records))
+	p.cp.Assign(1, []int{1})
+	b := p.newBatch()
+	counters := map[classKey]prometheus.Counter{}
 	for i, r := range records {
 		msg := kafka.Message{Topic: "calls", Partition: 1, Offset: int64(10 + i), Value: []byte(r.value), Time: kafkaTime}
-		in <- fetched{msg: msg, ticket: p.cp.Track(1, msg.Offset)}
-	}
-	close(in)
-	out := make(chan *batch, 1)
-	p.batch(context.Background(), in, out)
-	b := <-out
-	if _, more := <-out; more {
-		t.Fatal("more than one batch")
+		tk, ok := p.cp.Track(1, msg.Partition, msg.Offset)
+		if !ok {
+			t.Fatal("Track refused")
+		}
+		p.add(b, msg, tk, counters)
 	}
 	if len(b.tickets) != len(records) {
 		t.Errorf("%d tickets, want %d", len(b.tickets), len(records))
