@@ -713,6 +713,41 @@ func TestIngestSIGKILLRestart(t *testing.T) {
 	e.checkExactlyOnce(recs)
 }
 
+// TestIngestCommitsWhenPartitionsMove: with periodic commits far away
+// (COMMIT_INTERVAL=1h), a second member joining the group makes the first
+// give up partitions, and it commits what it has indexed as it does: the
+// group's offsets reach the end of the topic while both still run. The
+// new owner then has nothing to fetch again.
+func TestIngestCommitsWhenPartitionsMove(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	e.runSetup()
+	recs := generate(t, 4000, 0)
+	e.produce(recs)
+	a := e.startIngest("COMMIT_INTERVAL=1h")
+	deadline := time.Now().Add(time.Minute)
+	for len(e.indexed()) < len(recs) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records indexed after a minute", len(e.indexed()), len(recs))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if n := e.committedTotal(); n != 0 {
+		t.Fatalf("%d records committed before the rebalance: the test needs the periodic commit not to have run", n)
+	}
+	b := e.startIngest("COMMIT_INTERVAL=1h")
+	e.waitCommitted(time.Minute)
+	if !strings.Contains(a.out.String(), "partitions given up") {
+		t.Errorf("the first member's log does not say it gave partitions up")
+	}
+	for _, p := range []*proc{b, a} {
+		if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
+			t.Fatalf("exit code %d after SIGTERM, want 0", code)
+		}
+	}
+	e.checkExactlyOnce(recs)
+}
+
 // TestIngestSIGTERM stops the ingester mid-stream with SIGTERM: it exits 0
 // within SHUTDOWN_TIMEOUT, and everything it consumed is indexed (or
 // dead-lettered) and committed, nothing beyond.
