@@ -17,19 +17,23 @@ import (
 const (
 	fetchMaxBytes = 1 << 20                // per partition and fetch request
 	fetchMaxWait  = 250 * time.Millisecond // how long the broker may hold a fetch for data
-	// fetchTimeout bounds a whole fetch response, so that a broker that
-	// stops answering is dialled again instead of waited for.
+	// fetchTimeout bounds the reading of a fetch response (waits to hand
+	// chunks on excluded), so that a broker that stops answering is dialled
+	// again instead of waited for.
 	fetchTimeout = 30 * time.Second
 	// revokeWait is how long a generation's end waits for the records of its
 	// partitions to be acknowledged before committing what is: well inside
 	// the rebalance timeout, after which the group would move on without us.
 	revokeWait = 5 * time.Second
+	// chunkSize is the most records handed on at once: a partition holds at
+	// most one chunk while the pipeline is full, whatever the fetch size.
+	chunkSize = 256
 )
 
 // consumer reads the topic as a member of the consumer group. kafka-go's
 // ConsumerGroup keeps the membership; in each generation one goroutine per
-// assigned partition reads whole fetch responses from the partition's
-// leader and hands each on as a chunk, and offsets are committed through
+// assigned partition reads fetch responses from the partition's leader and
+// hands them on in chunks, and offsets are committed through
 // the generation. When the generation ends (partitions move to another
 // member, the coordinator is lost, or the ingester stops) what the
 // partitions' records reached is committed before they are given up.
@@ -52,7 +56,7 @@ type consumer struct {
 	fail    func(err error) // reports an error that waiting cannot heal
 }
 
-// chunk is the records of one fetch response of a partition, fetched in
+// chunk is up to chunkSize consecutive records of a partition, fetched in
 // generation gen.
 type chunk struct {
 	gen           int32
@@ -191,8 +195,8 @@ func (c *consumer) close() error {
 	return c.group.Close()
 }
 
-// fetch reads partition a from its leader, from a.Offset on, and hands on
-// each fetch response as a chunk, until the generation ends (gctx) or
+// fetch reads partition a from its leader, from a.Offset on, and hands the
+// records on in chunks, until the generation ends (gctx) or
 // fetching stops (stop). Connection and broker errors are retried with
 // back-off, on a new connection, from the next offset not yet handed on.
 // It returns when the generation ends: a generation of kafka-go ends as
@@ -206,7 +210,6 @@ func (c *consumer) fetch(stop, gctx context.Context, gen int32, a kafka.Partitio
 	log := c.o.Logger.With(zap.String("topic", c.o.Topic), zap.Int("partition", a.ID))
 
 	offset := a.Offset
-	hint := 64 // records per fetch response, from the largest so far
 	var conn *kafka.Conn
 	defer func() {
 		if conn != nil {
@@ -243,24 +246,39 @@ func (c *consumer) fetch(stop, gctx context.Context, gen int32, a kafka.Partitio
 		}
 		conn.SetReadDeadline(time.Now().Add(fetchTimeout))
 		batch := conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: fetchMaxBytes, MaxWait: fetchMaxWait})
-		msgs := make([]kafka.Message, 0, hint)
+		hwm := batch.HighWaterMark()
+		// A chunk goes as soon as it is full, so that a partition holds one
+		// chunk, not a whole fetch response, while the pipeline is full.
+		hand := func(msgs []kafka.Message) bool {
+			select {
+			case c.chunks <- chunk{gen: gen, msgs: msgs, highWaterMark: hwm}:
+				offset = msgs[len(msgs)-1].Offset + 1
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		msgs := make([]kafka.Message, 0, chunkSize)
 		for {
 			m, err := batch.ReadMessage()
 			if err != nil {
 				break
 			}
 			msgs = append(msgs, m)
-		}
-		hwm := batch.HighWaterMark()
-		err := batch.Close()
-		hint = max(hint, len(msgs))
-		if len(msgs) > 0 {
-			select {
-			case c.chunks <- chunk{gen: gen, msgs: msgs, highWaterMark: hwm}:
-				offset = msgs[len(msgs)-1].Offset + 1
-			case <-ctx.Done():
-				return
+			if len(msgs) == chunkSize {
+				if !hand(msgs) {
+					batch.Close()
+					return
+				}
+				msgs = make([]kafka.Message, 0, chunkSize)
+				// The time spent waiting to hand the chunk on is not the
+				// broker's.
+				conn.SetReadDeadline(time.Now().Add(fetchTimeout))
 			}
+		}
+		err := batch.Close()
+		if len(msgs) > 0 && !hand(msgs) {
+			return
 		}
 		switch {
 		case err == nil, errors.Is(err, kafka.RequestTimedOut):
