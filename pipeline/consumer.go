@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -153,6 +154,9 @@ func (c *consumer) revoke(gen *kafka.Generation, parts []int) {
 			zap.Int32("generation", gen.ID), zap.Error(err))
 	}
 	c.cp.Revoke(parts)
+	for _, part := range parts {
+		c.o.Metrics.Lag.DeleteLabelValues(strconv.Itoa(part))
+	}
 	if c.gen == gen {
 		c.gen = nil
 	}

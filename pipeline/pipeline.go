@@ -299,7 +299,6 @@ func (p *Pipeline) batch(ctx, drain context.Context, in <-chan chunk, out chan<-
 	defer close(out)
 	o := p.o
 	counters := map[classKey]prometheus.Counter{}
-	lag := map[int]prometheus.Gauge{}
 	b := p.newBatch()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -329,6 +328,7 @@ func (p *Pipeline) batch(ctx, drain context.Context, in <-chan chunk, out chan<-
 			send()
 			return
 		}
+		tracked := 0
 		for _, m := range c.msgs {
 			select {
 			case p.sem <- struct{}{}:
@@ -350,6 +350,7 @@ func (p *Pipeline) batch(ctx, drain context.Context, in <-chan chunk, out chan<-
 				<-p.sem // fetched before a rebalance: the partition is fetched again
 				break
 			}
+			tracked++
 			o.Metrics.Consumed.Inc()
 			o.Metrics.InFlight.Inc()
 			if len(b.tickets) == 0 {
@@ -362,14 +363,9 @@ func (p *Pipeline) batch(ctx, drain context.Context, in <-chan chunk, out chan<-
 				}
 			}
 		}
-		if n := len(c.msgs); n > 0 {
-			m := c.msgs[n-1]
-			g := lag[m.Partition]
-			if g == nil {
-				g = o.Metrics.Lag.WithLabelValues(strconv.Itoa(m.Partition))
-				lag[m.Partition] = g
-			}
-			g.Set(float64(c.highWaterMark - m.Offset - 1))
+		if tracked > 0 { // the consumer deletes the gauge of a partition it gives up
+			m := c.msgs[tracked-1]
+			o.Metrics.Lag.WithLabelValues(strconv.Itoa(m.Partition)).Set(float64(c.highWaterMark - m.Offset - 1))
 		}
 	}
 }
