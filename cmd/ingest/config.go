@@ -263,35 +263,7 @@ func (c *Config) validateKafka() []error {
 	if strings.TrimSpace(c.Group) == "" {
 		add("KAFKA_GROUP (--group): empty consumer group")
 	}
-	if c.KafkaCAFile != "" {
-		if _, err := esconn.LoadCAs(c.KafkaCAFile); err != nil {
-			add("KAFKA_CA_FILE (--kafka-ca-file): %v", err)
-		}
-	}
-	switch strings.ToUpper(c.SASLMechanism) {
-	case "":
-		if c.KafkaUsername != "" || c.KafkaPassword != "" {
-			add("KAFKA_USERNAME/KAFKA_PASSWORD are set but KAFKA_SASL_MECHANISM is not: choose PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
-		}
-	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
-		if c.KafkaUsername == "" || c.KafkaPassword == "" {
-			add("KAFKA_SASL_MECHANISM=%s needs KAFKA_USERNAME and KAFKA_PASSWORD", c.SASLMechanism)
-			break
-		}
-		// SCRAM normalises both with SASLprep, which refuses some
-		// characters; say so now rather than when connecting. The
-		// password's error is not quoted: it would quote the password.
-		if strings.HasPrefix(strings.ToUpper(c.SASLMechanism), "SCRAM") {
-			if _, err := scram.Mechanism(scram.SHA256, c.KafkaUsername, "x"); err != nil {
-				add("KAFKA_USERNAME (--kafka-username): not usable with SCRAM: %v", err)
-			}
-			if _, err := scram.Mechanism(scram.SHA256, "x", c.KafkaPassword); err != nil {
-				add("KAFKA_PASSWORD (--kafka-password): holds characters that SCRAM's SASLprep refuses")
-			}
-		}
-	default:
-		add("KAFKA_SASL_MECHANISM (--kafka-sasl-mechanism): %q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASLMechanism)
-	}
+	errs = append(errs, c.validateKafkaSecurity()...)
 	if c.BatchSize < 1 {
 		add("BATCH_SIZE (--batch-size): %d, want at least 1", c.BatchSize)
 	}
@@ -322,6 +294,43 @@ func (c *Config) validateKafka() []error {
 		if fi, err := os.Stat(c.RulesDir); err != nil || !fi.IsDir() {
 			add("RULES_DIR (--rules): %q is not a directory", c.RulesDir)
 		}
+	}
+	return errs
+}
+
+// validateKafkaSecurity returns the problems of c's Kafka TLS and SASL
+// settings (ingest generate checks them too).
+func (c *Config) validateKafkaSecurity() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.KafkaCAFile != "" {
+		if _, err := esconn.LoadCAs(c.KafkaCAFile); err != nil {
+			add("KAFKA_CA_FILE (--kafka-ca-file): %v", err)
+		}
+	}
+	switch strings.ToUpper(c.SASLMechanism) {
+	case "":
+		if c.KafkaUsername != "" || c.KafkaPassword != "" {
+			add("KAFKA_USERNAME/KAFKA_PASSWORD are set but KAFKA_SASL_MECHANISM is not: choose PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+		}
+	case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+		if c.KafkaUsername == "" || c.KafkaPassword == "" {
+			add("KAFKA_SASL_MECHANISM=%s needs KAFKA_USERNAME and KAFKA_PASSWORD", c.SASLMechanism)
+			break
+		}
+		// SCRAM normalises both with SASLprep, which refuses some
+		// characters; say so now rather than when connecting. The
+		// password's error is not quoted: it would quote the password.
+		if strings.HasPrefix(strings.ToUpper(c.SASLMechanism), "SCRAM") {
+			if _, err := scram.Mechanism(scram.SHA256, c.KafkaUsername, "x"); err != nil {
+				add("KAFKA_USERNAME (--kafka-username): not usable with SCRAM: %v", err)
+			}
+			if _, err := scram.Mechanism(scram.SHA256, "x", c.KafkaPassword); err != nil {
+				add("KAFKA_PASSWORD (--kafka-password): holds characters that SCRAM's SASLprep refuses")
+			}
+		}
+	default:
+		add("KAFKA_SASL_MECHANISM (--kafka-sasl-mechanism): %q is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", c.SASLMechanism)
 	}
 	return errs
 }

@@ -35,6 +35,10 @@ type generateConfig struct {
 	Brokers, Topic string
 	// Batch is the number of records per Kafka write. Default: 1000.
 	Batch int
+	// Security holds the Kafka TLS and SASL settings, with the flags and
+	// environment variables of ingest run (--kafka-tls, KAFKA_TLS, ...);
+	// its other fields are unused.
+	Security Config
 
 	kafka bool // a --kafka-* flag was given
 }
@@ -53,7 +57,12 @@ func generateCmd(args []string, stdout, stderr io.Writer) int {
 	dest := cfg.Out
 	switch {
 	case cfg.kafka:
-		sink = newKafkaSink(newKafkaWriter(cfg), cfg.Batch)
+		w, err := newKafkaWriter(cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "ingest generate: %v\n", err)
+			return failureExitCode
+		}
+		sink = newKafkaSink(w, cfg.Batch)
 		dest = "kafka topic " + cfg.Topic
 	case cfg.Out == "-":
 		sink = &fileSink{w: bufio.NewWriterSize(stdout, 64<<10)}
@@ -102,6 +111,12 @@ func parseGenerateFlags(args []string, stderr io.Writer, getenv func(string) str
 	fs.StringVar(&cfg.Brokers, "kafka-brokers", "", "Kafka brokers, comma-separated host:port (env KAFKA_BROKERS, default 127.0.0.1:9092)")
 	fs.StringVar(&cfg.Topic, "kafka-topic", "", "Kafka topic to write to (env KAFKA_TOPIC, default "+defaultTopic+")")
 	fs.IntVar(&cfg.Batch, "kafka-batch", 1000, "records per Kafka write")
+	sec := &cfg.Security
+	fs.BoolVar(&sec.KafkaTLS, "kafka-tls", false, "connect to Kafka with TLS (env KAFKA_TLS)")
+	fs.StringVar(&sec.KafkaCAFile, "kafka-ca-file", "", "PEM file of CAs for the brokers' certificates, implies --kafka-tls (env KAFKA_CA_FILE)")
+	fs.StringVar(&sec.SASLMechanism, "kafka-sasl-mechanism", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (env KAFKA_SASL_MECHANISM)")
+	fs.StringVar(&sec.KafkaUsername, "kafka-username", "", "SASL user name (env KAFKA_USERNAME)")
+	fs.StringVar(&sec.KafkaPassword, "kafka-password", "", "SASL password; prefer the environment (env KAFKA_PASSWORD)")
 	fs.Float64Var(&cfg.SuccessRate, "success-rate", traffic.DefaultSuccessRate, "share of calls that succeed outside incidents")
 	fs.Float64Var(&cfg.ECSRate, "ecs-rate", traffic.DefaultECSRate, "share of records in Elastic Common Schema spellings")
 	fs.Float64Var(&cfg.LeakRate, "leak-rate", traffic.DefaultLeakRate, "share of records with a planted credential")
@@ -115,10 +130,29 @@ func parseGenerateFlags(args []string, stderr io.Writer, getenv func(string) str
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	cfg.kafka = set["kafka-brokers"] || set["kafka-topic"] || set["kafka-batch"]
+	for name := range set {
+		cfg.kafka = cfg.kafka || strings.HasPrefix(name, "kafka-")
+	}
 	cfg.Brokers = cmp.Or(cfg.Brokers, getenv("KAFKA_BROKERS"), "127.0.0.1:9092")
 	cfg.Topic = cmp.Or(cfg.Topic, getenv("KAFKA_TOPIC"), defaultTopic)
+	sec.KafkaCAFile = cmp.Or(sec.KafkaCAFile, getenv("KAFKA_CA_FILE"))
+	sec.SASLMechanism = cmp.Or(sec.SASLMechanism, getenv("KAFKA_SASL_MECHANISM"))
+	sec.KafkaUsername = cmp.Or(sec.KafkaUsername, getenv("KAFKA_USERNAME"))
+	sec.KafkaPassword = cmp.Or(sec.KafkaPassword, getenv("KAFKA_PASSWORD"))
+	var tlsErr error
+	if v := getenv("KAFKA_TLS"); v != "" && !set["kafka-tls"] {
+		if sec.KafkaTLS, tlsErr = strconv.ParseBool(v); tlsErr != nil {
+			tlsErr = fmt.Errorf("KAFKA_TLS: want true or false, got %q", v)
+		}
+	}
+	sec.complete()
 	if cfg.kafka {
+		if tlsErr != nil {
+			problems = append(problems, tlsErr.Error())
+		}
+		for _, err := range sec.validateKafkaSecurity() {
+			problems = append(problems, err.Error())
+		}
 		if set["out"] {
 			problems = append(problems, "--out and --kafka-* are exclusive: write to a file or to Kafka")
 		}
@@ -267,7 +301,11 @@ type messageWriter interface {
 // newKafkaWriter returns a synchronous writer that waits for all in-sync
 // replicas, so that a record counted as written is in the topic. Messages
 // are keyed by request id: the attempts of one request stay in order.
-func newKafkaWriter(cfg generateConfig) *kafka.Writer {
+func newKafkaWriter(cfg generateConfig) (*kafka.Writer, error) {
+	sec, err := cfg.Security.kafkaSecurity()
+	if err != nil {
+		return nil, err
+	}
 	return &kafka.Writer{
 		Addr:                   kafka.TCP(splitList(cfg.Brokers)...),
 		Topic:                  cfg.Topic,
@@ -277,7 +315,8 @@ func newKafkaWriter(cfg generateConfig) *kafka.Writer {
 		BatchBytes:             16 << 20,
 		BatchTimeout:           50 * time.Millisecond,
 		AllowAutoTopicCreation: true,
-	}
+		Transport:              &kafka.Transport{DialTimeout: 10 * time.Second, TLS: sec.TLS, SASL: sec.SASL},
+	}, nil
 }
 
 // kafkaSink collects records into batches of Kafka messages. Keys and

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/sdtriage/sdtriage/internal/testenv"
 )
 
 func TestGenerateFlags(t *testing.T) {
@@ -51,6 +53,30 @@ func TestGenerateFlags(t *testing.T) {
 				t.Errorf("kafka config: %+v", cfg)
 			}
 		}},
+		{name: "sasl from the environment", args: []string{"--kafka-sasl-mechanism", "SCRAM-SHA-512", "--kafka-username", "u"},
+			env: map[string]string{"KAFKA_PASSWORD": "p", "KAFKA_TLS": "true"}, check: func(t *testing.T, cfg generateConfig) {
+				sec := cfg.Security
+				if !cfg.kafka || !sec.KafkaTLS || sec.SASLMechanism != "SCRAM-SHA-512" || sec.KafkaUsername != "u" || sec.KafkaPassword != "p" {
+					t.Errorf("kafka security: %+v", sec)
+				}
+				w, err := newKafkaWriter(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tr, ok := w.Transport.(*kafka.Transport); !ok || tr.TLS == nil || tr.SASL == nil || tr.SASL.Name() != "SCRAM-SHA-512" {
+					t.Errorf("writer transport %+v: want TLS and SCRAM-SHA-512", w.Transport)
+				}
+			}},
+		{name: "security env alone does not switch to kafka", env: map[string]string{"KAFKA_SASL_MECHANISM": "PLAIN"}, check: func(t *testing.T, cfg generateConfig) {
+			if cfg.kafka {
+				t.Error("KAFKA_SASL_MECHANISM in the environment switched the output to Kafka")
+			}
+		}},
+		{name: "bad security", args: []string{"--kafka-sasl-mechanism", "GSSAPI", "--kafka-ca-file", "/nonexistent/ca.pem"},
+			env: map[string]string{"KAFKA_TLS": "maybe"}, code: usageExitCode,
+			stderr: []string{`KAFKA_TLS: want true or false, got "maybe"`, "KAFKA_CA_FILE (--kafka-ca-file)", `"GSSAPI" is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`}},
+		{name: "sasl without password", args: []string{"--kafka-sasl-mechanism", "PLAIN", "--kafka-username", "u"}, code: usageExitCode,
+			stderr: []string{"KAFKA_SASL_MECHANISM=PLAIN needs KAFKA_USERNAME and KAFKA_PASSWORD"}},
 		{name: "dates", args: []string{"--from", "2026-11-01", "--to", "2026-11-15T12:00:00+01:00", "--count", "10"}, check: func(t *testing.T, cfg generateConfig) {
 			if !cfg.Start.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) || !cfg.End.Equal(time.Date(2026, 11, 15, 11, 0, 0, 0, time.UTC)) {
 				t.Errorf("period %s - %s", cfg.Start, cfg.End)
@@ -303,7 +329,10 @@ func TestGenerateRate(t *testing.T) {
 func TestNewKafkaWriter(t *testing.T) {
 	cfg := testGenerateConfig(1)
 	cfg.Brokers, cfg.Topic, cfg.Batch = " k1:9092, k2:9092,", "api-calls", 500
-	w := newKafkaWriter(cfg)
+	w, err := newKafkaWriter(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if got := w.Addr.String(); got != "k1:9092,k2:9092" {
 		t.Errorf("brokers %q", got)
 	}
@@ -312,5 +341,32 @@ func TestNewKafkaWriter(t *testing.T) {
 	}
 	if _, ok := w.Balancer.(*kafka.Hash); !ok {
 		t.Errorf("balancer %T, want *kafka.Hash (keys by request id)", w.Balancer)
+	}
+}
+
+// TestGenerateToKafkaSASL writes generated records through the broker's
+// SASL_SSL listener (SCRAM-SHA-512, the password from the environment) and
+// finds them all in the topic through the plain listener.
+func TestGenerateToKafkaSASL(t *testing.T) {
+	sasl := testenv.KafkaSASL(t)
+	brokers := testenv.Kafka(t)
+	topic := testenv.Name(t)
+	if err := testenv.CreateTopic(brokers[0], topic, 1); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KAFKA_PASSWORD", sasl.Password)
+	_, stderr, code := ingest(t, "", "generate", "--count", "200", "--kafka-topic", topic,
+		"--kafka-brokers", strings.Join(sasl.Brokers, ","), "--kafka-ca-file", sasl.CAFile,
+		"--kafka-sasl-mechanism", "SCRAM-SHA-512", "--kafka-username", sasl.Username)
+	if code != successExitCode {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	conn, err := kafka.DialLeader(context.Background(), "tcp", brokers[0], topic, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if end, err := conn.ReadLastOffset(); err != nil || end != 200 {
+		t.Errorf("the topic ends at offset %d (%v), want 200", end, err)
 	}
 }
