@@ -240,7 +240,10 @@ func (c *consumer) fetch(stop, gctx context.Context, gen int32, a kafka.Partitio
 		if conn == nil {
 			var err error
 			if conn, offset, err = c.dial(ctx, a.ID, offset); err != nil {
-				if permanentKafkaError(err) {
+				switch {
+				case ctx.Err() != nil:
+					return
+				case permanentKafkaError(err):
 					c.fail(fmt.Errorf("fetching from topic %s: %w", c.o.Topic, err))
 					return
 				}

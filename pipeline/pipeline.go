@@ -225,7 +225,14 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), end)
 	defer cancel()
-	commitErr := cons.commit()
+	committed := make(chan error, 1)
+	go func() { committed <- cons.commit() }()
+	var commitErr error
+	select {
+	case commitErr = <-committed:
+	case <-cctx.Done():
+		commitErr = fmt.Errorf("not finished before the shutdown deadline: %w", cctx.Err())
+	}
 	if commitErr != nil {
 		o.Logger.Error("final offset commit failed; the records after the last commit will be redelivered", zap.Error(commitErr))
 	}
