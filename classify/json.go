@@ -164,19 +164,8 @@ func (p *objectScanner) string() (raw, str string, ok bool) {
 	s := p.s
 	mark := -1       // where the unescaped copy starts in the arena, once an escape is seen
 	run := start + 1 // start of the content not copied yet
-	for j := start + 1; j < len(s); {
-		if j+8 <= len(s) {
-			m := stringSpecial(load64(s, j))
-			if m == 0 {
-				j += 8
-				continue
-			}
-			j += bits.TrailingZeros64(m) / 8
-		}
-		c := s[j]
-		switch {
-		case !strSpecial[c]:
-			j++
+	for j := plainEnd(s, start+1); j < len(s); j = plainEnd(s, j) {
+		switch c := s[j]; {
 		case c == '"':
 			p.i = j + 1
 			raw = s[start:p.i]
@@ -410,28 +399,14 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 // whether it has escapes. Plain content is skipped eight bytes at a time,
 // straight to the first byte that needs a look.
 func skipString(s string, i *int) (escaped, ok bool) {
-	j := *i + 1
-	for j < len(s) {
-		if j+8 <= len(s) {
-			m := stringSpecial(load64(s, j))
-			if m == 0 {
-				j += 8
-				continue
-			}
-			j += bits.TrailingZeros64(m) / 8
-		}
-		c := s[j]
-		if !strSpecial[c] {
-			j++
-			continue
-		}
-		switch {
+	for j := plainEnd(s, *i+1); j < len(s); j = plainEnd(s, j) {
+		switch c := s[j]; {
 		case c == '"':
 			*i = j + 1
 			return escaped, true
 		case c < 0x20:
 			return false, false
-		case c == '\\':
+		default: // a backslash
 			escaped = true
 			if j+1 >= len(s) {
 				return false, false
@@ -447,8 +422,6 @@ func skipString(s string, i *int) (escaped, ok bool) {
 			default:
 				return false, false
 			}
-		default:
-			j++
 		}
 	}
 	return false, false
@@ -477,6 +450,21 @@ func stringSpecial(x uint64) uint64 {
 
 // hasStringSpecial reports whether a byte of x is below 0x20, '"' or '\\'.
 func hasStringSpecial(x uint64) bool { return stringSpecial(x) != 0 }
+
+// plainEnd returns the index of the first byte at or after j that ends a
+// run of plain string content (see strSpecial), or len(s). Plain content
+// is skipped eight bytes at a time.
+func plainEnd(s string, j int) int {
+	for ; j+8 <= len(s); j += 8 {
+		if m := stringSpecial(load64(s, j)); m != 0 {
+			return j + bits.TrailingZeros64(m)/8
+		}
+	}
+	for j < len(s) && !strSpecial[s[j]] {
+		j++
+	}
+	return j
+}
 
 // strSpecial marks the bytes that end a run of plain string content.
 var strSpecial = func() (t [256]bool) {
