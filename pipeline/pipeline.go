@@ -68,7 +68,7 @@ type Pipeline struct {
 	o    Options
 	cp   *Checkpointer
 	sink *sink
-	sem  chan struct{} // in-flight limit: one slot per fetched, unacknowledged record
+	lim  *limiter // in-flight limit: one slot per fetched, unacknowledged record
 	// free holds finished batches for reuse: a batch's bulk body grows to
 	// megabytes, and growing a new one for every request cost a tenth of
 	// the ingester's CPU in copying and garbage collection.
@@ -87,7 +87,7 @@ func New(o Options) *Pipeline {
 		o:    o,
 		cp:   NewCheckpointer(),
 		sink: newSink(o.Elasticsearch, o.Metrics, o.Logger),
-		sem:  make(chan struct{}, o.MaxInFlight),
+		lim:  newLimiter(o.MaxInFlight),
 		free: make(chan *batch, o.Workers+2),
 	}
 }
@@ -250,7 +250,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if p.failErr != nil {
 		return p.failErr
 	}
-	if n := len(p.sem); n > 0 {
+	if n := p.lim.inUse(); n > 0 {
 		return fmt.Errorf("shutdown deadline reached with %d record(s) not acknowledged; they were not committed and will be redelivered", n)
 	}
 	if commitErr != nil {
@@ -335,55 +335,70 @@ func (p *Pipeline) batch(ctx, drain context.Context, in <-chan chunk, out chan<-
 			send()
 			return
 		}
-		tracked := 0
-		for _, m := range c.msgs {
-			select {
-			case p.sem <- struct{}{}:
-			default:
+		msgs, tracked := c.msgs, 0
+		for len(msgs) > 0 {
+			k := p.lim.take(len(msgs))
+			if k == 0 {
 				// At the limit: the slots come back once the workers have
 				// written what this batch holds too.
 				if !send() {
 					return
 				}
 				select {
-				case p.sem <- struct{}{}:
+				case <-p.lim.freed:
+					continue
 				case <-ctx.Done():
 					send()
 					return
 				}
 			}
-			t, ok := p.cp.Track(c.gen, m.Partition, m.Offset)
-			if !ok {
-				<-p.sem // fetched before a rebalance: the partition is fetched again
-				break
-			}
-			tracked++
-			o.Metrics.Consumed.Inc()
-			o.Metrics.InFlight.Inc()
-			if len(b.tickets) == 0 {
-				timer.Reset(o.FlushInterval)
-			}
-			p.add(b, m, t, counters)
-			if len(b.tickets) >= o.BatchSize || len(b.body.buf) >= o.BatchBytes {
-				if !send() {
-					return
+			// One clock reading for the records taken together: they are
+			// classified within a millisecond or two of it.
+			now := time.Now()
+			n, sent := 0, true
+			for _, m := range msgs[:k] {
+				t, ok := p.cp.Track(c.gen, m.Partition, m.Offset)
+				if !ok {
+					break // fetched before a rebalance: the partition is fetched again
+				}
+				n++
+				if len(b.tickets) == 0 {
+					timer.Reset(o.FlushInterval)
+				}
+				p.add(b, m, t, now, counters)
+				if len(b.tickets) >= o.BatchSize || len(b.body.buf) >= o.BatchBytes {
+					if sent = send(); !sent {
+						break
+					}
 				}
 			}
+			p.lim.release(k - n) // slots of records not taken
+			o.Metrics.Consumed.Add(float64(n))
+			o.Metrics.InFlight.Add(float64(n))
+			tracked += n
+			if !sent {
+				return
+			}
+			if n < k {
+				break
+			}
+			msgs = msgs[k:]
 		}
 		if tracked > 0 { // the consumer deletes the gauge of a partition it gives up
 			m := c.msgs[tracked-1]
 			o.Metrics.Lag.WithLabelValues(strconv.Itoa(m.Partition)).Set(float64(c.highWaterMark - m.Offset - 1))
 		}
+		c.recycle()
 	}
 }
 
-// add classifies one record into b: a document of the bulk body, or a
-// dead letter. counters caches the classified counter of each outcome.
-func (p *Pipeline) add(b *batch, m kafka.Message, t Ticket, counters map[classKey]prometheus.Counter) {
+// add classifies one record into b, as ingested at now: a document of the
+// bulk body, or a dead letter. counters caches the classified counter of
+// each outcome.
+func (p *Pipeline) add(b *batch, m kafka.Message, t Ticket, now time.Time, counters map[classKey]prometheus.Counter) {
 	o := p.o
 	var res classify.Result
 	err := b.body.add(o.Index, m.Topic, m.Partition, m.Offset, func(dst []byte) ([]byte, time.Time, error) {
-		now := time.Now()
 		doc, rr, err := o.Classifier.AppendDocument(dst, m.Value, classify.Source{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset}, now)
 		res = rr
 		switch {
@@ -448,8 +463,8 @@ func (p *Pipeline) work(ctx context.Context, dlq *dlqWriter, in <-chan *batch) {
 		}
 		for _, t := range b.tickets {
 			p.cp.Ack(t)
-			<-p.sem
 		}
+		p.lim.release(len(b.tickets))
 		p.o.Metrics.InFlight.Sub(float64(len(b.tickets)))
 		p.recycle(b)
 	}

@@ -46,7 +46,7 @@ func TestAdd(t *testing.T) {
 		if !ok {
 			t.Fatal("Track refused")
 		}
-		p.add(b, msg, tk, counters)
+		p.add(b, msg, tk, time.Now(), counters)
 	}
 	if len(b.tickets) != len(records) {
 		t.Errorf("%d tickets, want %d", len(b.tickets), len(records))
