@@ -77,11 +77,15 @@ func (b *bulkBody) add(prefix, topic string, partition int, offset int64, append
 		b.buf = buf[:start]
 		return err
 	}
-	if y := day.UTC().Year(); y < 0 || y > 9999 {
+	y, m, d := day.UTC().Date()
+	if y < 0 || y > 9999 {
 		b.buf = buf[:start]
 		return fmt.Errorf("timestamp %s is outside the years 0-9999", day.UTC().Format(time.RFC3339))
 	}
-	day.UTC().AppendFormat(buf[datePos:datePos], indexDateLayout)
+	// As AppendFormat with indexDateLayout writes it, without parsing the
+	// layout for every document.
+	copy(buf[datePos:], []byte{byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '.',
+		byte('0' + m/10), byte('0' + m%10), '.', byte('0' + d/10), byte('0' + d%10)})
 	b.buf = append(buf, '\n')
 	b.ends = append(b.ends, len(b.buf))
 	return nil

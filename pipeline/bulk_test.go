@@ -165,13 +165,17 @@ func TestBulkBody(t *testing.T) {
 	if err := b.add("sdtriage", "calls", 2, 44, fixedDoc(`{}`, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))); err == nil {
 		t.Error("a timestamp past year 9999 was accepted")
 	}
+	if err := b.add("sdtriage", "calls", 2, 45, fixedDoc(`{"c":3}`, time.Date(42, 12, 31, 0, 0, 0, 0, time.UTC))); err != nil {
+		t.Fatal(err)
+	}
 	want := `{"create":{"_index":"sdtriage-2026.11.26","_id":"calls-2-41"}}` + "\n" + `{"a":1}` + "\n" +
-		`{"create":{"_index":"sdtriage-1999.01.02","_id":"calls-2-43"}}` + "\n" + `{"b":2}` + "\n"
+		`{"create":{"_index":"sdtriage-1999.01.02","_id":"calls-2-43"}}` + "\n" + `{"b":2}` + "\n" +
+		`{"create":{"_index":"sdtriage-0042.12.31","_id":"calls-2-45"}}` + "\n" + `{"c":3}` + "\n"
 	if string(b.buf) != want {
 		t.Errorf("body:\n%s\nwant:\n%s", b.buf, want)
 	}
-	if b.len() != 2 {
-		t.Fatalf("len = %d, want 2", b.len())
+	if b.len() != 3 {
+		t.Fatalf("len = %d, want 3", b.len())
 	}
 	sub := b.subset([]int{1})
 	if got, want := string(sub.buf), `{"create":{"_index":"sdtriage-1999.01.02","_id":"calls-2-43"}}`+"\n"+`{"b":2}`+"\n"; got != want {
