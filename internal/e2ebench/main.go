@@ -7,10 +7,11 @@
 //     committing, doing no other work;
 //   - index ceiling: the same records, classified beforehand, bulk-indexed
 //     straight into Elasticsearch with the ingester's batch size and number
-//     of concurrent bulk requests, before and after the end-to-end run, the
+//     of concurrent bulk requests, before and after each end-to-end run, the
 //     node warmed up first by indexing a quarter of them (not counted);
 //   - end to end: the ingest binary, as users run it, from start until every
-//     record is consumed and nothing is in flight;
+//     record is consumed and nothing is in flight; --rounds runs, each set
+//     against the better of the index ceilings before and after it;
 //   - ingest alone: the same binary with its bulk requests answered at once
 //     by a stub that indexes nothing: the ingester's own speed and CPU per
 //     record, without a node to share the machine with.
@@ -34,6 +35,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +56,7 @@ func main() {
 	batch := flag.Int("batch-size", 1000, "records per bulk request (as ingest --batch-size)")
 	workers := flag.Int("workers", 2, "concurrent bulk requests (as ingest --workers)")
 	ingestBin := flag.String("ingest", "bin/ingest", "the ingest binary to measure")
+	rounds := flag.Int("rounds", 3, "end-to-end runs, each between two index ceilings")
 	flag.Parse()
 
 	brokers := strings.Split(env("KAFKA_BROKERS"), ",")
@@ -78,16 +81,6 @@ func main() {
 	stopStub()
 	fmt.Printf("ingest alone:    %8.0f records/s (bulk requests answered by a stub that indexes nothing)\n", alone)
 
-	// The index ceiling is measured before and after the end-to-end run and
-	// the better one kept: Elasticsearch's speed drifts over a run (merges,
-	// other load), and the ceiling must not be the easy one.
-	var index, e2e, again float64
-	var peak int64
-	// Each indexing phase starts on a quiet node: the previous phase's
-	// indices are deleted, so that their background merges do not land on
-	// the next phase (the first ceiling would otherwise run on an idle
-	// node and the end-to-end run beside its merges).
-	var lat time.Duration
 	// The node's JVM compiles its hot paths during the first minute of
 	// indexing: a warm-up, not counted, keeps the first phase from running
 	// on a colder node than the later ones.
@@ -95,32 +88,72 @@ func main() {
 	warm := b.docs[:len(b.docs)/4]
 	rate, _ := b.indexCeiling("warm-up", warm)
 	fmt.Printf("warm-up:         %8.0f records/s (%d documents indexed and deleted, not counted)\n", rate, len(warm))
-	b.settle(b.run + "-warm-up")
-	cpu := b.nodeCPU(func() { index, lat = b.indexCeiling("ceiling-1", b.docs) })
-	fmt.Printf("index ceiling:   %8.0f records/s (node CPU %3.0f%%, bulk requests %v on average)\n", index, cpu, lat)
+	b.settle("warm-up")
 
-	b.settle(b.run + "-ceiling-1")
-	cpu = b.nodeCPU(func() { e2e, peak, lat = b.endToEnd(*ingestBin, *records, "ingest", b.es) })
-	fmt.Printf("end to end:      %8.0f records/s (node CPU %3.0f%% with start-up, bulk requests %v on average)\n", e2e, cpu, lat)
+	// Each end-to-end run sits between two index ceilings and is set
+	// against the better of them: the node's speed drifts over a run
+	// (compilation, merges, other load on the machine), by a tenth or more
+	// between two ceilings of the same documents, and the ceiling must not
+	// be the easy one. Each indexing phase starts on a quiet node: the
+	// previous phase's indices are deleted, so that their background merges
+	// do not land on the next phase.
+	ceiling := func(name string) float64 {
+		var rate float64
+		var lat time.Duration
+		cpu := b.nodeCPU(func() { rate, lat = b.indexCeiling(name, b.docs) })
+		fmt.Printf("index ceiling:   %8.0f records/s (node CPU %3.0f%%, bulk requests %v on average)\n", rate, cpu, lat)
+		b.settle(name)
+		return rate
+	}
+	before := ceiling("ceiling-0")
+	var ratios []float64
+	var peak int64
+	for r := 1; r <= *rounds; r++ {
+		var e2e float64
+		var rss int64
+		var lat time.Duration
+		cpu := b.nodeCPU(func() { e2e, rss, lat = b.endToEnd(*ingestBin, *records, fmt.Sprintf("ingest-%d", r), b.es) })
+		fmt.Printf("end to end:      %8.0f records/s (node CPU %3.0f%% with start-up, bulk requests %v on average)\n", e2e, cpu, lat)
+		b.settle(fmt.Sprintf("ingest-%d", r))
+		after := ceiling(fmt.Sprintf("ceiling-%d", r))
+		lower := min(consume, max(before, after))
+		ratios = append(ratios, e2e/lower)
+		fmt.Printf("round %d: end to end / lower ceiling: %5.1f%% (consume %.0f, index %.0f)\n", r, 100*e2e/lower, consume, max(before, after))
+		peak = max(peak, rss)
+		before = after
+	}
 
-	b.settle(b.run + "-ingest")
-	cpu = b.nodeCPU(func() { again, lat = b.indexCeiling("ceiling-2", b.docs) })
-	fmt.Printf("index ceiling:   %8.0f records/s (again, after; node CPU %3.0f%%, bulk requests %v on average)\n", again, cpu, lat)
-	index = max(index, again)
-
-	lower := min(consume, index)
 	fmt.Println()
-	fmt.Printf("end to end / consume ceiling: %5.1f%%\n", 100*e2e/consume)
-	fmt.Printf("end to end / index ceiling:   %5.1f%%\n", 100*e2e/index)
-	fmt.Printf("end to end / lower ceiling:   %5.1f%%  (target >= 85%%)\n", 100*e2e/lower)
+	fmt.Printf("end to end / lower ceiling:   %5.1f%% median of %d rounds (%s)  (target >= 85%%)\n",
+		100*median(ratios), len(ratios), percents(ratios))
 	fmt.Printf("ingest peak resident memory:  %5.1f MB with a backlog of %d records (target < 150 MB)\n",
 		float64(peak)/(1<<20), *records)
+}
+
+// median returns the median of xs (the mean of the middle two for an even count).
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// percents lists ratios as percentages, in order.
+func percents(xs []float64) string {
+	p := make([]string, len(xs))
+	for i, x := range xs {
+		p[i] = fmt.Sprintf("%.1f%%", 100*x)
+	}
+	return strings.Join(p, ", ")
 }
 
 type bench struct {
 	brokers        []string
 	es, run        string
 	batch, workers int
+	phases         []string // names of the phases run, each with indices and a template <run>-<name>
 	values         [][]byte // the backlog, in production order
 	docs           []doc    // the classified documents, for the index ceiling
 }
@@ -190,6 +223,7 @@ func (b *bench) consumeCeiling(n int) float64 {
 // second and the average duration of a bulk request.
 func (b *bench) indexCeiling(name string, docs []doc) (float64, time.Duration) {
 	prefix := b.run + "-" + name
+	b.phases = append(b.phases, name)
 	must(b.putTemplate(prefix))
 
 	batches := make(chan []doc)
@@ -248,12 +282,10 @@ func (b *bench) prepare() {
 // requests: Elasticsearch renders the same response for the ceiling.
 const bulkFilter = "errors,items.*.status,items.*.error,error,status"
 
-// settle deletes the indices of the given prefixes, then waits, up to a
+// settle deletes the indices of the phase name, then waits, up to a
 // minute, until the node uses less than a tenth of a core.
-func (b *bench) settle(prefixes ...string) {
-	for _, p := range prefixes {
-		del(b.es + "/" + p + "-*")
-	}
+func (b *bench) settle(name string) {
+	del(b.es + "/" + b.run + "-" + name + "-*")
 	start := time.Now()
 	for time.Since(start) < time.Minute {
 		if b.nodeCPU(func() { time.Sleep(time.Second) }) < 10 {
@@ -313,6 +345,7 @@ func (b *bench) bulk(body []byte) {
 // the average duration of a bulk request.
 func (b *bench) endToEnd(bin string, n int, name, esURL string) (float64, int64, time.Duration) {
 	prefix := b.run + "-" + name
+	b.phases = append(b.phases, name)
 	metrics := freeAddr()
 	env := append(os.Environ(), "ELASTICSEARCH_URL="+esURL,
 		"KAFKA_TOPIC="+b.topic(), "KAFKA_GROUP="+prefix, "ELASTICSEARCH_INDEX="+prefix,
@@ -478,7 +511,8 @@ func (b *bench) cleanup() {
 		}
 		conn.Close()
 	}
-	for _, p := range []string{b.run + "-warm-up", b.run + "-ceiling-1", b.run + "-ceiling-2", b.run + "-ingest", b.run + "-alone"} {
+	for _, name := range b.phases {
+		p := b.run + "-" + name
 		del(b.es + "/" + p + "-*")
 		del(b.es + "/_index_template/" + p)
 	}
