@@ -354,7 +354,7 @@ func (c *consumer) fetch(stop, gctx context.Context, gen int32, a kafka.Partitio
 // kafka.LastOffset; it returns the connection and the offset it reads from.
 // An offset outside the partition is left for the first fetch to report.
 func (c *consumer) dial(ctx context.Context, partition int, offset int64) (*kafka.Conn, int64, error) {
-	d := c.o.Security.dialer()
+	d := c.o.Security.fetchDialer()
 	var errs []error
 	for _, broker := range c.o.Brokers {
 		conn, err := d.DialLeader(ctx, "tcp", broker, c.o.Topic, partition)
