@@ -283,9 +283,12 @@ func (c *consumer) fetch(stop, gctx context.Context, gen int32, a kafka.Partitio
 		// A chunk goes as soon as it is full, so that a partition holds one
 		// chunk, not a whole fetch response, while the pipeline is full.
 		hand := func(msgs []kafka.Message) bool {
+			// Read before the hand-over: from then on the batcher may
+			// recycle msgs.
+			next := msgs[len(msgs)-1].Offset + 1
 			select {
 			case c.chunks <- chunk{gen: gen, msgs: msgs, highWaterMark: hwm, spare: c.spare}:
-				offset = msgs[len(msgs)-1].Offset + 1
+				offset = next
 				return true
 			case <-ctx.Done():
 				return false
