@@ -58,6 +58,9 @@ func main() {
 	ingestBin := flag.String("ingest", "bin/ingest", "the ingest binary to measure")
 	rounds := flag.Int("rounds", 3, "end-to-end runs, each between two index ceilings")
 	flag.Parse()
+	if *rounds < 1 {
+		die("--rounds is %d, want at least 1", *rounds)
+	}
 
 	brokers := strings.Split(env("KAFKA_BROKERS"), ",")
 	esURL := strings.TrimRight(env("ELASTICSEARCH_URL"), "/")
