@@ -50,11 +50,7 @@ FUZZ_TARGETS := \
 	./kibana:FuzzParse
 
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; fn=$${t##*:}; \
-		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
-		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg; \
-	done
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh $(FUZZ_TARGETS)
 
 ## bench: the micro-benchmarks on one core, then the end-to-end run on the
 ## real servers: records/s against the consume and index ceilings, and the
