@@ -214,45 +214,79 @@ func secretEnding(t uint32) bool {
 	return false
 }
 
-// anchors marks the bytes at which a secret can be recognised: the
-// separator after a secret-named key (':' '='), the prefix ends of provider
-// keys ("sk-", "r8_", "hf_"), the first letter of "bearer" and "basic", the
-// 'J' of a JWT's "eyJ" and the 'z' of a Google API key's "AIza". They are
-// rare in ordinary text, so the common case (no secret) is one pass of table
-// look-ups and a few closer looks.
-var anchors = [256]bool{':': true, '=': true, '-': true, '_': true, 'b': true, 'B': true, 'J': true, 'z': true}
+// anchorPairs marks the pairs of bytes (previous, current) at which a
+// secret can be recognised: the separator after a secret-named key (':' or
+// '=' after any byte), the prefix ends of provider keys ("k-" of "sk-",
+// "8_" and "f_" of "r8_" and "hf_"), the second letter of "bearer" and
+// "basic" after their first ("be", "ba" in any case), the "yJ" of a JWT's
+// "eyJ" and the "Iz" of a Google API key's "AIza". Ordinary text has few
+// of them, where it has many of the single bytes ('-', '_', 'b' in URLs,
+// ids and hex), each a branch the processor guesses wrong. It is indexed
+// by previous<<8 | current: 64 KB, of which ordinary text touches a few
+// cache lines.
+var anchorPairs = func() (t [1 << 16]bool) {
+	set := func(prev, cur byte) { t[uint16(prev)<<8|uint16(cur)] = true }
+	for prev := range 256 {
+		set(byte(prev), ':')
+		set(byte(prev), '=')
+	}
+	set('k', '-')
+	set('8', '_')
+	set('f', '_')
+	for _, b := range "bB" {
+		for _, c := range "eEaA" {
+			set(byte(b), byte(c))
+		}
+	}
+	set('y', 'J')
+	set('I', 'z')
+	return t
+}()
 
 // nextSecret returns the bounds of the first secret in s that starts at or
-// after from, or -1, -1.
+// after from, or -1, -1. Candidates are examined in order of the byte where
+// each kind is recognised (the separator, the end of a key prefix, the 'b'
+// of a scheme word, the 'J' of "eyJ", the 'z' of "AIza").
 func nextSecret(s string, from int) (start, end int) {
+	var prev byte
+	if from > 0 && from <= len(s) {
+		prev = s[from-1]
+	}
 	for i := from; i < len(s); i++ {
-		if !anchors[s[i]] {
+		c := s[i]
+		p := uint16(prev)<<8 | uint16(c)
+		prev = c
+		if !anchorPairs[p] {
 			continue
 		}
 		var ok bool
-		switch s[i] {
+		switch c {
 		case ':', '=':
 			start, end, ok = keyValueSecret(s, i)
 		case '-':
-			if i >= 2 && s[i-2] == 's' && s[i-1] == 'k' {
+			if i >= 2 && s[i-2] == 's' {
 				start, end, ok = prefixedKey(s, i-2, i+1)
 			}
 		case '_':
 			if i >= 2 && (s[i-2] == 'r' && s[i-1] == '8' || s[i-2] == 'h' && s[i-1] == 'f') {
 				start, end, ok = prefixedKey(s, i-2, i+1)
 			}
-		case 'b', 'B':
-			if len(s)-i > 6 && lowerIs(s[i:i+6], "bearer") {
-				start, end, ok = schemeToken(s, i, i+6)
-			} else if len(s)-i > 5 && lowerIs(s[i:i+5], "basic") {
-				start, end, ok = schemeToken(s, i, i+5)
+		case 'e', 'E', 'a', 'A':
+			// The scheme word starts at the 'b' before: examined only when
+			// the 'b' is at or after from.
+			if b := i - 1; b >= from {
+				if len(s)-b > 6 && lowerIs(s[b:b+6], "bearer") {
+					start, end, ok = schemeToken(s, b, b+6)
+				} else if len(s)-b > 5 && lowerIs(s[b:b+5], "basic") {
+					start, end, ok = schemeToken(s, b, b+5)
+				}
 			}
 		case 'J':
-			if i >= 2 && s[i-2] == 'e' && s[i-1] == 'y' {
+			if i >= 2 && s[i-2] == 'e' {
 				start, end, ok = jwt(s, i-2)
 			}
 		case 'z':
-			if i >= 2 && s[i-2] == 'A' && s[i-1] == 'I' && i+1 < len(s) && s[i+1] == 'a' {
+			if i >= 2 && s[i-2] == 'A' && i+1 < len(s) && s[i+1] == 'a' {
 				start, end, ok = prefixedKey(s, i-2, i+2)
 			}
 		}

@@ -231,6 +231,12 @@ func FuzzMask(f *testing.F) {
 	f.Add(`{"m":"{\\\"apiKey\\\":\\\"p\\\\\\\"w\\\"}"}`, 6)
 	f.Add("task-desk-top sk- r8_ hf_ eyJ AIza", 5)
 	f.Fuzz(func(t *testing.T, s string, n int) {
+		for _, from := range []int{0, int(uint(n) % uint(len(s)+1))} {
+			start, end := nextSecret(s, from)
+			if ws, we := nextSecretBytewise(s, from); start != ws || end != we {
+				t.Fatalf("nextSecret(%q, %d) = %d, %d; byte by byte %d, %d", s, from, start, end, ws, we)
+			}
+		}
 		got := MaskString(s)
 		if again := MaskString(got); again != got {
 			t.Fatalf("not idempotent:\n in  %q\n 1st %q\n 2nd %q", s, got, again)
@@ -249,6 +255,70 @@ func FuzzMask(f *testing.F) {
 			t.Fatalf("planted secret survived:\n in  %q\n out %q", planted, m)
 		}
 	})
+}
+
+// nextSecretBytewise is nextSecret as it was before it looked at byte
+// pairs: every byte that may end a secret's recognisable start is examined
+// by itself. nextSecret must agree with it on every input.
+func nextSecretBytewise(s string, from int) (start, end int) {
+	for i := from; i < len(s); i++ {
+		var ok bool
+		switch s[i] {
+		case ':', '=':
+			start, end, ok = keyValueSecret(s, i)
+		case '-':
+			if i >= 2 && s[i-2] == 's' && s[i-1] == 'k' {
+				start, end, ok = prefixedKey(s, i-2, i+1)
+			}
+		case '_':
+			if i >= 2 && (s[i-2] == 'r' && s[i-1] == '8' || s[i-2] == 'h' && s[i-1] == 'f') {
+				start, end, ok = prefixedKey(s, i-2, i+1)
+			}
+		case 'b', 'B':
+			if len(s)-i > 6 && lowerIs(s[i:i+6], "bearer") {
+				start, end, ok = schemeToken(s, i, i+6)
+			} else if len(s)-i > 5 && lowerIs(s[i:i+5], "basic") {
+				start, end, ok = schemeToken(s, i, i+5)
+			}
+		case 'J':
+			if i >= 2 && s[i-2] == 'e' && s[i-1] == 'y' {
+				start, end, ok = jwt(s, i-2)
+			}
+		case 'z':
+			if i >= 2 && s[i-2] == 'A' && s[i-1] == 'I' && i+1 < len(s) && s[i+1] == 'a' {
+				start, end, ok = prefixedKey(s, i-2, i+2)
+			}
+		}
+		if ok && start >= from {
+			return start, end
+		}
+	}
+	return -1, -1
+}
+
+// TestNextSecretPairs checks nextSecret against the byte-by-byte scan on
+// texts with every kind of secret, near misses, and secrets at the very
+// start and end, from every starting offset.
+func TestNextSecretPairs(t *testing.T) {
+	texts := []string{
+		"",
+		"b", "Be", "bearer", "Bearer abcdefghijklmnop1234", "xBASIC dXNlcjpwYXNzd29yZA==",
+		"Authorization: Bearer " + openaiKey, "token=" + hfKey + "&x=1",
+		"sk-" + openaiKey[3:], openaiKey, replicateKey + " " + hfKey, "task-desk-top sk- r8_ hf_ eyJ AIza",
+		jwtToken, "x" + jwtToken, googleKey, "AIza", "AIzb" + googleKey[4:],
+		"https://user:p4ssw0rd@example.com/path?key=" + googleKey,
+		`{"api_key":"abc","password":"p"}`, `{\"secret\":\"s\"}`, "map[X-Api-Key:[k]]",
+		"b926a89d-e6ef-4a24-9661-b23edfcad8d5", "https://api.replicate.com/v1/models/black-forest-labs/flux-schnell/predictions",
+		typicalError, "basic", "ba", "bearer ", "Bearer  " + openaiKey[3:] + "x",
+	}
+	for _, s := range texts {
+		for from := 0; from <= len(s)+1; from++ {
+			start, end := nextSecret(s, from)
+			if ws, we := nextSecretBytewise(s, from); start != ws || end != we {
+				t.Errorf("nextSecret(%q, %d) = %d, %d; byte by byte %d, %d", s, from, start, end, ws, we)
+			}
+		}
+	}
 }
 
 // typicalError is a 200-byte client error text without secrets.
