@@ -142,6 +142,9 @@ type scratch struct {
 	lits   []string
 	valBuf []byte // a lower-cased field value
 	docBuf []byte // masked text for the document
+	// ingestedText is ingested as a JSON string (appendIngested).
+	ingested     time.Time
+	ingestedText []byte
 	// mark and gen record the rules whose need is met (markRules);
 	// escaped caches bodyEscaped: 0 unknown, 1 no, 2 yes.
 	mark    []uint32

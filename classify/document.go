@@ -28,57 +28,60 @@ func (c *Classifier) AppendDocument(dst []byte, rec []byte, src Source, ingested
 }
 
 // appendDocument renders the document of the record extracted into x.
+// Keys are written with their quotes and colon, and the members that never
+// change are written as one piece.
 func (c *Classifier) appendDocument(dst []byte, x *scratch, o outcome, res Result, src Source, ingested time.Time) []byte {
 	r := &x.rec
-	w := docWriter{b: dst}
-	w.open("")
-	ts := res.Timestamp
-	if ts.IsZero() {
-		ts = ingested
+	w := docWriter{b: append(dst, '{')}
+	w.key(`"@timestamp":`)
+	switch {
+	case res.Timestamp.IsZero():
+		w.b = x.appendIngested(w.b, ingested)
+	case r.ts.Type == gjson.String && isCanonicalRFC3339(r.ts.Str):
+		w.b = append(w.b, '"')
+		w.b = append(w.b, r.ts.Str...) // as appendRFC3339 would write it
+		w.b = append(w.b, '"')
+	default:
+		w.time(res.Timestamp)
 	}
-	w.key("@timestamp")
-	w.time(ts)
 
-	w.open("event")
-	w.str("kind", "event")
-	w.str("dataset", "sdtriage.api_call")
 	switch {
 	case res.Failure:
-		w.str("outcome", "failure")
+		w.b = append(w.b, `,"event":{"kind":"event","dataset":"sdtriage.api_call","outcome":"failure"`...)
 	case res.Unusable:
-		w.str("outcome", "unknown")
+		w.b = append(w.b, `,"event":{"kind":"event","dataset":"sdtriage.api_call","outcome":"unknown"`...)
 	default:
-		w.str("outcome", "success")
+		w.b = append(w.b, `,"event":{"kind":"event","dataset":"sdtriage.api_call","outcome":"success"`...)
 	}
 	if ns, ok := r.duration(); ok {
-		w.int("duration", ns)
+		w.int(`"duration":`, ns)
 	}
-	w.key("ingested")
-	w.time(ingested)
+	w.b = append(w.b, `,"ingested":`...)
+	w.b = x.appendIngested(w.b, ingested)
 	w.close()
 
 	if r.service != "" {
-		w.open("service")
-		w.masked(x, "name", r.service, 0)
+		w.b = append(w.b, `,"service":{"name":`...)
+		w.maskedValue(x, r.service, 0)
 		w.close()
 	}
 
 	if r.method != "" || r.requestID != "" || r.status != 0 || r.has(fBody) {
-		w.open("http")
+		w.open(`"http":`)
 		if r.method != "" || r.requestID != "" {
-			w.open("request")
-			w.plain("method", r.method)
-			w.masked(x, "id", r.requestID, 0)
+			w.open(`"request":`)
+			w.plain(`"method":`, r.method)
+			w.masked(x, `"id":`, r.requestID, 0)
 			w.close()
 		}
 		if r.status != 0 || r.has(fBody) {
-			w.open("response")
+			w.open(`"response":`)
 			if r.status != 0 {
-				w.int("status_code", int64(r.status))
+				w.int(`"status_code":`, int64(r.status))
 			}
 			if r.has(fBody) {
-				w.open("body")
-				w.masked(x, "content", r.bodyText(), maxBody)
+				w.open(`"body":`)
+				w.masked(x, `"content":`, r.bodyText(), maxBody)
 				w.close()
 			}
 			w.close()
@@ -87,52 +90,52 @@ func (c *Classifier) appendDocument(dst []byte, x *scratch, o outcome, res Resul
 	}
 
 	if r.url != "" || x.host != "" || x.path != "" {
-		w.open("url")
-		w.masked(x, "full", r.url, 0)
-		w.plain("domain", x.host)
-		w.masked(x, "path", x.path, 0)
+		w.open(`"url":`)
+		w.masked(x, `"full":`, r.url, 0)
+		w.plain(`"domain":`, x.host)
+		w.masked(x, `"path":`, x.path, 0)
 		w.close()
 	}
 
 	if msg := r.errorText(); msg != "" || r.errType != "" {
-		w.open("error")
-		w.masked(x, "message", msg, 0)
-		w.masked(x, "type", r.errType, 0)
+		w.open(`"error":`)
+		w.masked(x, `"message":`, msg, 0)
+		w.masked(x, `"type":`, r.errType, 0)
 		w.close()
 	}
 
 	if x.provider != "" || r.apiKeyID != "" || r.has(fAttempt) {
-		w.open("labels")
-		w.plain("provider", x.provider)
-		w.masked(x, "api_key_id", r.apiKeyID, 0)
+		w.open(`"labels":`)
+		w.plain(`"provider":`, x.provider)
+		w.masked(x, `"api_key_id":`, r.apiKeyID, 0)
 		if r.has(fAttempt) {
-			w.int("attempt", r.attempt)
+			w.int(`"attempt":`, r.attempt)
 		}
 		w.close()
 	}
 
 	if res.Failure {
-		w.open("classification")
-		w.str("category", string(res.Category))
-		w.str("reason", res.Reason)
+		w.b = append(w.b, `,"classification":{"category":`...)
+		w.b = appendJSONString(w.b, string(res.Category))
+		w.str(`"reason":`, res.Reason)
 		if res.RuleID != "" {
-			w.str("rule_id", res.RuleID)
+			w.str(`"rule_id":`, res.RuleID)
 		}
-		w.str("remediation", c.remediation(o))
-		w.key("retryable")
+		w.str(`"remediation":`, c.remediation(o))
+		w.b = append(w.b, `,"retryable":`...)
 		w.b = strconv.AppendBool(w.b, res.Retryable)
-		w.str("ruleset", c.version)
+		w.str(`"ruleset":`, c.version)
 		w.close()
 	}
 
-	w.open("kafka")
-	w.str("topic", src.Topic)
-	w.int("partition", int64(src.Partition))
-	w.int("offset", src.Offset)
+	w.b = append(w.b, `,"kafka":{"topic":`...)
+	w.b = appendJSONString(w.b, src.Topic)
+	w.int(`"partition":`, int64(src.Partition))
+	w.int(`"offset":`, src.Offset)
 	w.close()
 
 	if len(r.extras) > 0 {
-		w.open("raw")
+		w.open(`"raw":`)
 		for _, e := range r.extras {
 			w.extra(x, e)
 		}
@@ -142,41 +145,41 @@ func (c *Classifier) appendDocument(dst []byte, x *scratch, o outcome, res Resul
 	return w.b
 }
 
-// docWriter appends a JSON object member by member, keeping track of the
-// commas.
-type docWriter struct {
-	b     []byte
-	depth int
-	more  [8]bool // per open object: a member was written
+// appendIngested appends the ingest time as a JSON string. The pipeline
+// passes the same time for a whole chunk of records, so its text is kept.
+func (x *scratch) appendIngested(dst []byte, t time.Time) []byte {
+	if t != x.ingested || x.ingestedText == nil {
+		x.ingested = t
+		x.ingestedText = appendRFC3339(append(x.ingestedText[:0], '"'), t.UTC())
+		x.ingestedText = append(x.ingestedText, '"')
+	}
+	return append(dst, x.ingestedText...)
 }
 
-// key writes the separator and the key of the next member; k must need no
-// escaping.
+// docWriter appends a JSON object member by member. Keys are given with
+// their quotes and colon (`"name":`) and need no escaping; a member gets a
+// comma before it unless it opens its object.
+type docWriter struct {
+	b []byte
+}
+
+// key writes the separator and the key of the next member.
 func (w *docWriter) key(k string) {
-	if w.more[w.depth] {
+	if w.b[len(w.b)-1] != '{' {
 		w.b = append(w.b, ',')
 	}
-	w.more[w.depth] = true
-	w.b = append(w.b, '"')
 	w.b = append(w.b, k...)
-	w.b = append(w.b, '"', ':')
 }
 
-// open starts an object, as member k of the enclosing one (or the document
-// itself when k is "" at depth 0).
+// open starts an object as member k.
 func (w *docWriter) open(k string) {
-	if k != "" {
-		w.key(k)
-	}
+	w.key(k)
 	w.b = append(w.b, '{')
-	w.depth++
-	w.more[w.depth] = false
 }
 
 // close ends the innermost object.
 func (w *docWriter) close() {
 	w.b = append(w.b, '}')
-	w.depth--
 }
 
 // str writes a member whose value needs no masking.
@@ -196,6 +199,29 @@ func (w *docWriter) time(t time.Time) {
 	w.b = append(w.b, '"')
 	w.b = appendRFC3339(w.b, t.UTC())
 	w.b = append(w.b, '"')
+}
+
+// isCanonicalRFC3339 reports whether s, a time that parseRFC3339 accepts,
+// is already written as appendRFC3339 writes it: "T", seconds below 60, a
+// fraction of one to nine digits without trailing zeros or none, and "Z".
+// Most records carry their time this way, and it is copied as it is.
+func isCanonicalRFC3339(s string) bool {
+	n := len(s)
+	if n != 20 && (n < 22 || n > 30) || s[10] != 'T' || s[17] > '5' || s[n-1] != 'Z' {
+		return false
+	}
+	if n == 20 {
+		return true
+	}
+	if s[19] != '.' || s[n-2] == '0' {
+		return false
+	}
+	for i := 20; i < n-1; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // appendRFC3339 appends t, which must be UTC, as time.RFC3339Nano does
@@ -276,10 +302,9 @@ func (w *docWriter) maskedValue(x *scratch, v string, limit int) {
 // are masked like any text; objects and arrays are masked as JSON text and
 // kept as JSON when that stays valid.
 func (w *docWriter) extra(x *scratch, e extra) {
-	if w.more[w.depth] {
+	if w.b[len(w.b)-1] != '{' {
 		w.b = append(w.b, ',')
 	}
-	w.more[w.depth] = true
 	w.b = appendJSONString(w.b, e.key)
 	w.b = append(w.b, ':')
 	v := e.val

@@ -192,8 +192,70 @@ func TestAppendRFC3339(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			tt = tt.Truncate(time.Millisecond)
 		}
-		if got, want := string(appendRFC3339(nil, tt)), tt.Format(time.RFC3339Nano); got != want {
+		got := string(appendRFC3339(nil, tt))
+		if want := tt.Format(time.RFC3339Nano); got != want {
 			t.Fatalf("appendRFC3339(%v) = %s, want %s", tt, got, want)
+		}
+		if !isCanonicalRFC3339(got) {
+			t.Fatalf("isCanonicalRFC3339(%s) = false for what appendRFC3339 writes", got)
+		}
+	}
+}
+
+// TestCanonicalRFC3339 checks the times that are copied into documents as
+// they are: exactly those that appendRFC3339 would write the same.
+func TestCanonicalRFC3339(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want bool
+	}{
+		{"2026-03-02T12:00:00Z", true},
+		{"2026-03-02T12:00:00.5Z", true},
+		{"2026-03-02T12:00:00.123456789Z", true},
+		{"0042-03-02T12:00:59.000000001Z", true},
+		{"2026-03-02T12:00:00.50Z", false},         // trailing zero
+		{"2026-03-02T12:00:00.0Z", false},          // zero fraction
+		{"2026-03-02T12:00:00.1234567891Z", false}, // more than nanoseconds
+		{"2026-03-02T12:00:60Z", false},            // leap second: the next minute
+		{"2026-03-02t12:00:00Z", false},
+		{"2026-03-02 12:00:00Z", false},
+		{"2026-03-02T12:00:00z", false},
+		{"2026-03-02T12:00:00,5Z", false},
+		{"2026-03-02T12:00:00.Z", false},
+		{"2026-03-02T12:00:00", false},
+		{"2026-03-02T12:00:00+00:00", false},
+		{"2026-03-02T12:00:00.5+01:00", false},
+	} {
+		if got := isCanonicalRFC3339(tt.in); got != tt.want {
+			t.Errorf("isCanonicalRFC3339(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+		ts, ok := parseRFC3339(tt.in)
+		if tt.want && (!ok || string(appendRFC3339(nil, ts)) != tt.in) {
+			t.Errorf("%q is canonical but appendRFC3339 writes %s", tt.in, appendRFC3339(nil, ts))
+		}
+	}
+}
+
+// TestDocumentIngested checks that the ingest time kept between records
+// follows the time the caller passes.
+func TestDocumentIngested(t *testing.T) {
+	c := testClassifier(t)
+	rec := []byte(`{"status":200}`)
+	for _, at := range []time.Time{ingestedAt, ingestedAt, ingestedAt.Add(time.Millisecond), time.Unix(0, 1)} {
+		doc, _, err := c.AppendDocument(nil, rec, Source{Topic: "t"}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := at.UTC().Format(time.RFC3339Nano)
+		var d struct {
+			Timestamp string `json:"@timestamp"`
+			Event     struct{ Ingested string }
+		}
+		if err := json.Unmarshal(doc, &d); err != nil {
+			t.Fatal(err)
+		}
+		if d.Timestamp != want || d.Event.Ingested != want {
+			t.Errorf("ingested at %s: @timestamp %s, event.ingested %s", want, d.Timestamp, d.Event.Ingested)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sdtriage/sdtriage/rules"
+	"github.com/tidwall/gjson"
 )
 
 // addSeeds adds every line of the test records and the corpus as seeds.
@@ -24,6 +25,10 @@ func addSeeds(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"error":{"message":{"deep":[1,2,{"x":"\u0000"}]}},"status":"1e400","ts":"9999-12-31T23:59:60.9999999999+23:59"}`))
+	for _, ts := range []string{"2026-03-02T12:00:60Z", "2026-03-02T12:00:00.120Z", "2026-03-02t12:00:00Z",
+		"2026-03-02T12:00:00.1234567891Z", "2026-03-02T12:00:00,5Z", "0042-03-02T12:00:00.5Z", "2026-03-02T12:00:00+01:00"} {
+		f.Add([]byte(`{"@timestamp":"` + ts + `","status":500}`))
+	}
 	f.Add([]byte(`{"http":{"response":{"body":{"content":"{\"status\":\"failed\",\"error\":\"` + "\xff" + `\"}"}}}}`))
 }
 
@@ -53,7 +58,9 @@ func FuzzClassify(f *testing.F) {
 	})
 }
 
-// FuzzAppendDocument checks that every document is valid JSON.
+// FuzzAppendDocument checks that every document is valid JSON and that its
+// @timestamp is the record's time, or the ingest time, as appendRFC3339
+// writes it, whether it was copied from the record or written anew.
 func FuzzAppendDocument(f *testing.F) {
 	addSeeds(f)
 	c, err := New(rules.Default())
@@ -61,12 +68,19 @@ func FuzzAppendDocument(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, rec []byte) {
-		doc, _, err := c.AppendDocument(nil, rec, Source{Topic: "t"}, ingestedAt)
+		doc, res, err := c.AppendDocument(nil, rec, Source{Topic: "t"}, ingestedAt)
 		if err != nil {
 			return
 		}
 		if !json.Valid(doc) {
-			t.Errorf("invalid document for %q:\n%s", rec, doc)
+			t.Fatalf("invalid document for %q:\n%s", rec, doc)
+		}
+		ts := res.Timestamp
+		if ts.IsZero() {
+			ts = ingestedAt
+		}
+		if got, want := gjson.GetBytes(doc, `\@timestamp`).Str, string(appendRFC3339(nil, ts.UTC())); got != want {
+			t.Errorf("@timestamp %q, want %q, for %q", got, want, rec)
 		}
 	})
 }
