@@ -238,32 +238,50 @@ func (p *objectScanner) unescape(s string, j int) (n int, ok bool) {
 	return 2, true
 }
 
-// parseNumber converts a valid JSON number. Integers of up to 15 digits,
-// nearly all numbers in a log record, take a fast path; others go through
-// strconv (a range error gives ±Inf, which the callers reject).
+// parseNumber converts a valid JSON number. Numbers of up to 15 digits
+// with or without a fraction, nearly all numbers in a log record, take a
+// fast path; others go through strconv (a range error gives ±Inf, which the
+// callers reject).
 func parseNumber(raw string) float64 {
 	digits := raw
 	if raw[0] == '-' {
 		digits = raw[1:]
 	}
-	if len(digits) <= 15 {
-		n := int64(0)
-		for k := 0; k < len(digits); k++ {
-			c := digits[k]
-			if !isDigit(c) {
-				f, _ := strconv.ParseFloat(raw, 64)
-				return f
-			}
-			n = n*10 + int64(c-'0')
-		}
-		if raw[0] == '-' {
-			return -float64(n)
-		}
-		return float64(n)
+	if len(digits) > 16 {
+		f, _ := strconv.ParseFloat(raw, 64)
+		return f
 	}
-	f, _ := strconv.ParseFloat(raw, 64)
+	n, point := int64(0), -1
+	for k := 0; k < len(digits); k++ {
+		switch c := digits[k]; {
+		case isDigit(c):
+			n = n*10 + int64(c-'0')
+		case c == '.':
+			point = k
+		default: // an exponent
+			f, _ := strconv.ParseFloat(raw, 64)
+			return f
+		}
+	}
+	if point < 0 && len(digits) > 15 {
+		f, _ := strconv.ParseFloat(raw, 64)
+		return f
+	}
+	// n < 10^15 and the power of ten are exact, so the quotient is the
+	// correctly rounded value, as strconv's own exact path computes it.
+	f := float64(n)
+	if point >= 0 {
+		f /= pow10[len(digits)-1-point]
+	}
+	if raw[0] == '-' {
+		return -f
+	}
 	return f
 }
+
+// pow10 holds the powers of ten that float64 represents exactly and that
+// parseNumber divides by.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // skipValue validates the JSON value at s[*i:] and moves *i past it.
 func skipValue(s string, i *int, depth int) bool {

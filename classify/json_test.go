@@ -2,6 +2,8 @@ package classify
 
 import (
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -101,11 +103,37 @@ func FuzzScanObject(f *testing.F) {
 }
 
 func TestParseNumber(t *testing.T) {
-	for _, raw := range []string{"0", "-0", "7", "-42", "1795169360960", "123456789012345", "1234567890123456789", "1.5", "-2e3", "1E400"} {
+	check := func(raw string) {
+		t.Helper()
 		want, _ := strconv.ParseFloat(raw, 64)
-		if got := parseNumber(raw); got != want {
-			t.Errorf("parseNumber(%s) = %v, want %v", raw, got, want)
+		if got := parseNumber(raw); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("parseNumber(%s) = %v, want %v", raw, got, want)
 		}
+	}
+	for _, raw := range []string{"0", "-0", "7", "-42", "1795169360960", "123456789012345", "1234567890123456",
+		"1234567890123456789", "1.5", "-0.0", "0.1", "120.7", "8374.5", "0.000000000000001", "99999999999999.9",
+		"9.99999999999999", "1.0000000000000001", "-2e3", "1.5E-3", "1E400"} {
+		check(raw)
+	}
+	// Random decimals of up to 16 digits, with the point anywhere: the fast
+	// path must round as strconv does.
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		d := make([]byte, 1+rng.IntN(16))
+		for i := range d {
+			d[i] = byte('0' + rng.IntN(10))
+		}
+		raw := string(d)
+		if p := rng.IntN(len(d) + 1); p > 0 && p < len(d) {
+			raw = raw[:p] + "." + raw[p:]
+		}
+		if raw[0] == '0' && len(raw) > 1 && raw[1] != '.' {
+			continue // not JSON
+		}
+		if rng.IntN(2) == 0 {
+			raw = "-" + raw
+		}
+		check(raw)
 	}
 }
 
