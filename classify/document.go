@@ -1,6 +1,7 @@
 package classify
 
 import (
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -347,10 +348,14 @@ func appendJSONString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if i+8 <= len(s) {
-			if x := load64(s, i); x&highs == 0 && !hasStringSpecial(x) {
+			// Skip to the first byte that needs a look: special or not ASCII.
+			x := load64(s, i)
+			m := stringSpecial(x) | x&highs
+			if m == 0 {
 				i += 8
 				continue
 			}
+			i += bits.TrailingZeros64(m) / 8 // still inside s
 		}
 		c := s[i]
 		if jsonPlain[c] {
