@@ -6,9 +6,11 @@
 //   - consume ceiling: a kafka-go consumer group reading the backlog and
 //     committing, doing no other work;
 //   - index ceiling: the same records, classified beforehand, bulk-indexed
-//     straight into Elasticsearch with the ingester's batch size and number
-//     of concurrent bulk requests, before and after each end-to-end run, the
-//     node warmed up first by indexing a quarter of them (not counted);
+//     straight into Elasticsearch under the ids the ingester gives them, in
+//     the order they were produced, with the ingester's batch size and
+//     number of concurrent bulk requests, before and after each end-to-end
+//     run, the node warmed up first by indexing a quarter of them (not
+//     counted);
 //   - end to end: the ingest binary, as users run it, from start until every
 //     record is consumed and nothing is in flight; --rounds runs, each set
 //     against the better of the index ceilings before and after it;
@@ -158,6 +160,7 @@ type bench struct {
 	batch, workers int
 	phases         []string // names of the phases run, each with indices and a template <run>-<name>
 	values         [][]byte // the backlog, in production order
+	partitions     int      // record i went to partition i%partitions, at offset i/partitions
 	docs           []doc    // the classified documents, for the index ceiling
 }
 
@@ -170,18 +173,24 @@ type doc struct {
 func (b *bench) topic() string { return "sdtriage." + b.run }
 
 // produce writes n generated records to a new topic of p partitions and keeps
-// them for the index ceiling.
+// them for the index ceiling. Record i goes to partition i%p, so that its
+// offset, i/p, and the id the ingester gives its document are known; the
+// partitions' end offsets are checked against that.
 func (b *bench) produce(n, p int) error {
 	if err := testenv.CreateTopic(b.brokers[0], b.topic(), p); err != nil {
 		return err
 	}
+	b.partitions = p
 
 	end := time.Now().UTC().Truncate(time.Hour)
 	g, err := traffic.New(traffic.NewConfig(42, end.Add(-14*24*time.Hour), end, n))
 	if err != nil {
 		return err
 	}
-	w := &kafka.Writer{Addr: kafka.TCP(b.brokers...), Topic: b.topic(), Balancer: &kafka.RoundRobin{},
+	byIndex := kafka.BalancerFunc(func(m kafka.Message, partitions ...int) int {
+		return partitions[m.WriterData.(int)%len(partitions)]
+	})
+	w := &kafka.Writer{Addr: kafka.TCP(b.brokers...), Topic: b.topic(), Balancer: byIndex,
 		BatchSize: 5000, BatchBytes: 8 << 20, BatchTimeout: 20 * time.Millisecond, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
 	msgs := make([]kafka.Message, 0, 5000)
@@ -189,12 +198,26 @@ func (b *bench) produce(n, p int) error {
 	for i := 0; i < n; i++ {
 		v := g.Next(nil)
 		b.values = append(b.values, v)
-		msgs = append(msgs, kafka.Message{Value: v})
+		msgs = append(msgs, kafka.Message{Value: v, WriterData: i})
 		if len(msgs) == cap(msgs) || i == n-1 {
 			if err := w.WriteMessages(context.Background(), msgs...); err != nil {
 				return err
 			}
 			msgs = msgs[:0]
+		}
+	}
+	for part := range p {
+		conn, err := kafka.DialLeader(context.Background(), "tcp", b.brokers[0], b.topic(), part)
+		if err != nil {
+			return err
+		}
+		last, err := conn.ReadLastOffset()
+		conn.Close()
+		if err != nil {
+			return err
+		}
+		if want := int64((n - part + p - 1) / p); last != want {
+			return fmt.Errorf("partition %d ends at offset %d, want %d: the records' offsets are not known", part, last, want)
 		}
 	}
 	return nil
@@ -264,20 +287,24 @@ func (b *bench) indexCeiling(name string, docs []doc) (float64, time.Duration) {
 	return float64(len(docs)) / time.Since(start).Seconds(), (busy / time.Duration(requests)).Round(time.Millisecond)
 }
 
-// prepare classifies the backlog into documents, once, outside any timing.
+// prepare classifies the backlog into documents, once, outside any timing,
+// each with its Kafka position and the id the ingester gives it
+// (<topic>-<partition>-<offset>, see pipeline/bulk.go).
 func (b *bench) prepare() {
 	c, err := classify.New(rules.Default())
 	must(err)
 	ingested := time.Now()
 	b.docs = make([]doc, 0, len(b.values))
 	for i, v := range b.values {
-		body, res, err := c.AppendDocument(nil, v, classify.Source{Topic: b.topic(), Offset: int64(i)}, ingested)
+		src := classify.Source{Topic: b.topic(), Partition: i % b.partitions, Offset: int64(i / b.partitions)}
+		body, res, err := c.AppendDocument(nil, v, src, ingested)
 		must(err)
 		ts := res.Timestamp
 		if ts.IsZero() {
 			ts = ingested
 		}
-		b.docs = append(b.docs, doc{day: ts.UTC().Format("2006.01.02"), id: strconv.Itoa(i), body: body})
+		id := fmt.Sprintf("%s-%d-%d", src.Topic, src.Partition, src.Offset)
+		b.docs = append(b.docs, doc{day: ts.UTC().Format("2006.01.02"), id: id, body: body})
 	}
 }
 
