@@ -451,9 +451,13 @@ const (
 	highs = 0x8080808080808080
 )
 
-// load64 reads s[i:i+8] as a little-endian word; i+8 must be <= len(s).
+// load64 reads s[i:i+8] as a little-endian word on any platform (the
+// compiler makes it one load where words are little-endian); i+8 must be
+// <= len(s).
 func load64(s string, i int) uint64 {
-	return *(*uint64)(unsafe.Pointer(unsafe.StringData(s[i:])))
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // zeroBytes has the high bit of the lowest zero byte of x set, and maybe
