@@ -297,14 +297,39 @@ func (e *env) waitCommitted(timeout time.Duration) {
 }
 
 // indexed returns, for every document under the index prefix, how many
-// times its id occurs (across the daily indices).
+// times its id occurs (across the daily indices). Tests poll it while the
+// ingester's first bulk request creates a daily index, and until that
+// index's primary shard has started a search answers 503
+// (no_shard_available_action_exception): then it waits for the shards and
+// searches again from the start.
 func (e *env) indexed() map[string]int {
+	e.t.Helper()
+	for attempt := 1; ; attempt++ {
+		ids, unavailable := e.searchIDs()
+		if !unavailable {
+			return ids
+		}
+		if attempt == 5 {
+			e.t.Fatalf("search: shards of %s-* still unavailable after %d attempts", e.index, attempt)
+		}
+		health := esapi.ClusterHealthRequest{Index: []string{e.index + "-*"}, WaitForStatus: "yellow", Timeout: 30 * time.Second}
+		res, err := health.Do(context.Background(), e.es)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+}
+
+// searchIDs is one pass of indexed; unavailable reports a 503, after
+// which ids is incomplete.
+func (e *env) searchIDs() (ids map[string]int, unavailable bool) {
 	e.t.Helper()
 	ctx := context.Background()
 	if _, err := (esapi.IndicesRefreshRequest{Index: []string{e.index + "-*"}}).Do(ctx, e.es); err != nil {
 		e.t.Fatal(err)
 	}
-	ids := map[string]int{}
+	ids = map[string]int{}
 	var searchAfter json.RawMessage
 	for {
 		q := map[string]any{"size": 5000, "_source": false, "sort": []any{map[string]any{"kafka.offset": "asc"}, map[string]any{"kafka.partition": "asc"}, map[string]any{"_index": "asc"}}}
@@ -326,17 +351,19 @@ func (e *env) indexed() map[string]int {
 		}
 		b, _ := io.ReadAll(res.Body)
 		res.Body.Close()
-		if res.IsError() {
-			if res.StatusCode == 404 {
-				return ids
-			}
+		switch {
+		case res.StatusCode == 404:
+			return ids, false
+		case res.StatusCode == 503:
+			return ids, true
+		case res.IsError():
 			e.t.Fatalf("search: %s", b)
 		}
 		if err := json.Unmarshal(b, &out); err != nil {
 			e.t.Fatal(err)
 		}
 		if len(out.Hits.Hits) == 0 {
-			return ids
+			return ids, false
 		}
 		for _, h := range out.Hits.Hits {
 			ids[h.ID]++
