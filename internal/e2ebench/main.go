@@ -18,6 +18,13 @@
 //     by a stub that indexes nothing: the ingester's own speed and CPU per
 //     record, without a node to share the machine with.
 //
+// The ceilings and the end-to-end runs are measured once per --placement
+// (see placement): split gives the node half of the CPUs and everything else
+// the other half, so that the node has the same CPU in the ceilings and
+// beside the ingester; shared leaves every process on every CPU, where the
+// ingester's CPU is taken from the node. The servers get their CPUs back
+// when the benchmark ends, also when it fails or is interrupted.
+//
 // It reads KAFKA_BROKERS and ELASTICSEARCH_URL like the tests, and removes
 // its topic, indices and templates when it ends.
 package main
@@ -36,7 +43,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,17 +68,34 @@ func main() {
 	workers := flag.Int("workers", 2, "concurrent bulk requests (as ingest --workers)")
 	ingestBin := flag.String("ingest", "bin/ingest", "the ingest binary to measure")
 	rounds := flag.Int("rounds", 3, "end-to-end runs, each between two index ceilings")
+	placeList := flag.String("placement", "split,shared", "where the processes run, measured in turn: split (the node on half of the CPUs, everything else on the other half) or shared (all on every CPU)")
 	flag.Parse()
 	if *rounds < 1 {
 		die("--rounds is %d, want at least 1", *rounds)
 	}
+	places, err := placements(*placeList, runtime.NumCPU())
+	must(err)
 
 	brokers := strings.Split(env("KAFKA_BROKERS"), ",")
 	esURL := strings.TrimRight(env("ELASTICSEARCH_URL"), "/")
 	run := fmt.Sprintf("bench-%d", time.Now().Unix())
 	b := &bench{brokers: brokers, es: esURL, run: run, batch: *batch, workers: *workers}
 	atExit = b.cleanup
-	defer b.cleanup()
+	defer func() { atExit() }()
+	if slices.ContainsFunc(places, placement.pinned) {
+		pin, err := newPinner(esURL, brokers)
+		must(err)
+		atExit = func() {
+			if err := pin.restore(); err != nil {
+				fmt.Fprintf(os.Stderr, "e2ebench: giving the servers their CPUs back: %v\n", err)
+			}
+			b.cleanup()
+		}
+		b.pin = pin
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() { die("%v", <-sigs) }()
 
 	fmt.Printf("e2ebench: %d records, %d partitions, batch %d, %d bulk workers, run %s\n",
 		*records, *partitions, *batch, *workers, run)
@@ -78,22 +104,57 @@ func main() {
 	must(b.produce(*records, *partitions))
 	fmt.Printf("backlog produced in %.1fs\n", time.Since(t0).Seconds())
 
-	consume := b.consumeCeiling(*records)
-	fmt.Printf("consume ceiling: %8.0f records/s\n", consume)
-
 	stub, stopStub := b.bulkStub()
 	alone, _, _ := b.endToEnd(*ingestBin, *records, "alone", stub)
 	stopStub()
 	fmt.Printf("ingest alone:    %8.0f records/s (bulk requests answered by a stub that indexes nothing)\n", alone)
+	b.prepare()
+
+	type result struct {
+		pl     placement
+		ratios []float64
+	}
+	var results []result
+	var peak int64
+	for _, pl := range places {
+		fmt.Printf("\nplacement %v\n", pl)
+		ratios, rss := b.measure(pl, *ingestBin, *records, *rounds)
+		results = append(results, result{pl, ratios})
+		peak = max(peak, rss)
+	}
+
+	fmt.Println()
+	for _, r := range results {
+		note := "(target >= 85%)"
+		if !r.pl.pinned() {
+			note = "(for comparison: the ingester's CPU is taken from the node)"
+		}
+		fmt.Printf("end to end / lower ceiling, %-7s %5.1f%% median of %d rounds (%s)  %s\n",
+			r.pl.name+":", 100*median(r.ratios), len(r.ratios), percents(r.ratios), note)
+	}
+	fmt.Printf("ingest peak resident memory:         %5.1f MB with a backlog of %d records (target < 150 MB)\n",
+		float64(peak)/(1<<20), *records)
+}
+
+// measure puts the processes where pl says and measures the consume
+// ceiling, then rounds end-to-end runs, each between two index ceilings;
+// it returns each round's ratio of end to end to the lower ceiling and the
+// ingester's peak resident memory.
+func (b *bench) measure(pl placement, ingestBin string, n, rounds int) ([]float64, int64) {
+	if b.pin != nil {
+		must(b.pin.apply(pl))
+	}
+	consume := b.consumeCeiling(n, pl.name)
+	fmt.Printf("consume ceiling: %8.0f records/s\n", consume)
 
 	// The node's JVM compiles its hot paths during the first minute of
-	// indexing: a warm-up, not counted, keeps the first phase from running
-	// on a colder node than the later ones.
-	b.prepare()
+	// indexing, and again when it moves to other CPUs: a warm-up, not
+	// counted, keeps the first phase from running on a colder node than
+	// the later ones.
 	warm := b.docs[:len(b.docs)/4]
-	rate, _ := b.indexCeiling("warm-up", warm)
+	rate, _ := b.indexCeiling("warm-up-"+pl.name, warm)
 	fmt.Printf("warm-up:         %8.0f records/s (%d documents indexed and deleted, not counted)\n", rate, len(warm))
-	b.settle("warm-up")
+	b.settle("warm-up-" + pl.name)
 
 	// Each end-to-end run sits between two index ceilings and is set
 	// against the better of them: the node's speed drifts over a run
@@ -110,29 +171,25 @@ func main() {
 		b.settle(name)
 		return rate
 	}
-	before := ceiling("ceiling-0")
+	before := ceiling(fmt.Sprintf("ceiling-%s-0", pl.name))
 	var ratios []float64
 	var peak int64
-	for r := 1; r <= *rounds; r++ {
+	for r := 1; r <= rounds; r++ {
+		name := fmt.Sprintf("ingest-%s-%d", pl.name, r)
 		var e2e float64
 		var rss int64
 		var lat time.Duration
-		cpu := b.nodeCPU(func() { e2e, rss, lat = b.endToEnd(*ingestBin, *records, fmt.Sprintf("ingest-%d", r), b.es) })
+		cpu := b.nodeCPU(func() { e2e, rss, lat = b.endToEnd(ingestBin, n, name, b.es) })
 		fmt.Printf("end to end:      %8.0f records/s (node CPU %3.0f%% with start-up, bulk requests %v on average)\n", e2e, cpu, lat)
-		b.settle(fmt.Sprintf("ingest-%d", r))
-		after := ceiling(fmt.Sprintf("ceiling-%d", r))
+		b.settle(name)
+		after := ceiling(fmt.Sprintf("ceiling-%s-%d", pl.name, r))
 		lower := min(consume, max(before, after))
 		ratios = append(ratios, e2e/lower)
 		fmt.Printf("round %d: end to end / lower ceiling: %5.1f%% (consume %.0f, index %.0f)\n", r, 100*e2e/lower, consume, max(before, after))
 		peak = max(peak, rss)
 		before = after
 	}
-
-	fmt.Println()
-	fmt.Printf("end to end / lower ceiling:   %5.1f%% median of %d rounds (%s)  (target >= 85%%)\n",
-		100*median(ratios), len(ratios), percents(ratios))
-	fmt.Printf("ingest peak resident memory:  %5.1f MB with a backlog of %d records (target < 150 MB)\n",
-		float64(peak)/(1<<20), *records)
+	return ratios, peak
 }
 
 // median returns the median of xs (the mean of the middle two for an even count).
@@ -162,6 +219,7 @@ type bench struct {
 	values         [][]byte // the backlog, in production order
 	partitions     int      // record i went to partition i%partitions, at offset i/partitions
 	docs           []doc    // the classified documents, for the index ceiling
+	pin            *pinner  // nil when every placement is shared
 }
 
 type doc struct {
@@ -225,8 +283,8 @@ func (b *bench) produce(n, p int) error {
 
 // consumeCeiling reads the whole backlog in a consumer group of its own,
 // committing every 1,000 records, and returns records per second.
-func (b *bench) consumeCeiling(n int) float64 {
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: b.brokers, Topic: b.topic(), GroupID: b.run + "-consume",
+func (b *bench) consumeCeiling(n int, name string) float64 {
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: b.brokers, Topic: b.topic(), GroupID: b.run + "-consume-" + name,
 		StartOffset: kafka.FirstOffset, MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 250 * time.Millisecond})
 	defer r.Close()
 	ctx := context.Background()
