@@ -53,12 +53,14 @@ fuzz:
 	@FUZZTIME=$(FUZZTIME) GO=$(GO) bash scripts/fuzz.sh $(FUZZ_TARGETS)
 
 ## bench: the micro-benchmarks on one core, then the end-to-end run on the
-## real servers: records/s against the consume and index ceilings, and the
+## real servers: records/s against the consume and index ceilings, with the
+## node on CPUs of its own and then sharing them (BENCH_PLACEMENT), and the
 ## ingester's peak memory with a backlog of BENCH_RECORDS records.
 BENCH_RECORDS ?= 1000000
+BENCH_PLACEMENT ?= split,shared
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem -cpu 1 ./classify ./pipeline ./cmd/ingest
-	$(TESTENV) with $(GO) run ./internal/e2ebench --records $(BENCH_RECORDS)
+	$(TESTENV) with $(GO) run ./internal/e2ebench --records $(BENCH_RECORDS) --placement $(BENCH_PLACEMENT)
 
 ## report-bench: the weekly report over an index of REPORT_BENCH_DOCS
 ## documents (1,000,000), from Elasticsearch and from the same NDJSON.
