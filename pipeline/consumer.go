@@ -99,12 +99,6 @@ func newConsumer(o Options, cp *Checkpointer, fail func(error)) (*consumer, erro
 		Dialer:      o.Security.dialer(),
 		Topics:      []string{o.Topic},
 		StartOffset: kafka.FirstOffset,
-		// Partitions added to the topic are taken up within seconds: the
-		// watcher ends the generation when the count changes, and the
-		// rebalance that follows assigns them. Without it they would wait
-		// for the next rebalance (a restart, a member joining or leaving).
-		WatchPartitionChanges:  true,
-		PartitionWatchInterval: 5 * time.Second,
 		// A member that died without leaving (SIGKILL, a lost host) holds
 		// its partitions until its session expires: keep that short.
 		SessionTimeout:   10 * time.Second,
