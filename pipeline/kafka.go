@@ -66,12 +66,13 @@ func kafkaLogger(log *zap.Logger) kafka.Logger {
 	return kafka.LoggerFunc(func(msg string, args ...any) { s.Warnf(msg, args...) })
 }
 
-// ensureTopic creates topic, with the brokers' default partition count and
+// EnsureTopic creates topic, with the brokers' default partition count and
 // replication factor, when it does not exist, and reports whether it did.
-// The dead-letter topic needs it: with automatic topic creation off (the
-// usual production setting) every dead letter would fail until someone
-// created the topic. Kafka Connect creates its dead-letter topic the same way.
-func ensureTopic(ctx context.Context, brokers []string, sec KafkaSecurity, topic string) (bool, error) {
+// The dead-letter topic needs it, and so does `ingest generate`'s topic:
+// with automatic topic creation off (the usual production setting) every
+// write would fail until someone created the topic. Kafka Connect creates
+// its dead-letter topic the same way.
+func EnsureTopic(ctx context.Context, brokers []string, sec KafkaSecurity, topic string) (bool, error) {
 	c := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: sec.transport(), Timeout: 10 * time.Second}
 	res, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
 		{Topic: topic, NumPartitions: -1, ReplicationFactor: -1},
@@ -87,4 +88,22 @@ func ensureTopic(ctx context.Context, brokers []string, sec KafkaSecurity, topic
 	default:
 		return false, err
 	}
+}
+
+// topicExists asks the brokers whether topic exists, without creating it.
+func topicExists(ctx context.Context, brokers []string, sec KafkaSecurity, topic string) (bool, error) {
+	c := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: sec.transport(), Timeout: 10 * time.Second}
+	res, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return false, err
+	}
+	for _, t := range res.Topics {
+		if t.Name == topic {
+			if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
+				return false, nil
+			}
+			return t.Error == nil, t.Error
+		}
+	}
+	return false, nil
 }

@@ -136,7 +136,7 @@ type batch struct {
 func (p *Pipeline) Run(ctx context.Context) error {
 	o := p.o
 	tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	created, err := ensureTopic(tctx, o.Brokers, o.Security, o.DLQTopic)
+	created, err := EnsureTopic(tctx, o.Brokers, o.Security, o.DLQTopic)
 	cancel()
 	switch {
 	case err != nil:
@@ -155,7 +155,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		Balancer:               &kafka.Hash{},
 		RequiredAcks:           kafka.RequireAll,
 		BatchTimeout:           5 * time.Millisecond,
-		AllowAutoTopicCreation: false, // ensureTopic creates it, with the brokers' defaults
+		AllowAutoTopicCreation: false, // EnsureTopic creates it, with the brokers' defaults
 		Transport:              o.Security.transport(),
 		ErrorLogger:            kafkaLogger(o.Logger),
 	}

@@ -163,7 +163,7 @@ offsets.topic.num.partitions=10
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=true
+auto.create.topics.enable=false
 EOF
 	cat >"$dir/log4j.properties" <<EOF
 log4j.rootLogger=INFO, stdout

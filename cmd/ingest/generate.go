@@ -19,6 +19,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/sdtriage/sdtriage/internal/traffic"
+	"github.com/sdtriage/sdtriage/pipeline"
 )
 
 // generateConfig is the command line of `ingest generate`.
@@ -61,6 +62,18 @@ func generateCmd(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			fmt.Fprintf(stderr, "ingest generate: %v\n", err)
 			return failureExitCode
+		}
+		// Brokers usually have automatic topic creation off: the topic is
+		// created here, with the brokers' defaults, when it is missing.
+		sec, _ := cfg.Security.kafkaSecurity() // newKafkaWriter checked it
+		tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		created, err := pipeline.EnsureTopic(tctx, splitList(cfg.Brokers), sec, cfg.Topic)
+		cancel()
+		switch {
+		case err != nil:
+			fmt.Fprintf(stderr, "ingest generate: could not make sure topic %s exists (%v); writing all the same\n", cfg.Topic, err)
+		case created:
+			fmt.Fprintf(stderr, "ingest generate: created topic %s with the brokers' default partitions and replication\n", cfg.Topic)
 		}
 		sink = newKafkaSink(w, cfg.Batch)
 		dest = "kafka topic " + cfg.Topic

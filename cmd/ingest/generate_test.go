@@ -370,3 +370,25 @@ func TestGenerateToKafkaSASL(t *testing.T) {
 		t.Errorf("the topic ends at offset %d (%v), want 200", end, err)
 	}
 }
+
+// TestGenerateCreatesTopic writes to a topic that does not exist on a broker
+// that creates no topic by itself: generate creates it first.
+func TestGenerateCreatesTopic(t *testing.T) {
+	brokers := testenv.Kafka(t)
+	topic := testenv.Name(t)
+	_, stderr, code := ingest(t, "", "generate", "--count", "100", "--kafka-topic", topic, "--kafka-brokers", brokers[0])
+	if code != successExitCode {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "created topic "+topic) {
+		t.Errorf("stderr does not say the topic was created:\n%s", stderr)
+	}
+	conn, err := kafka.DialLeader(context.Background(), "tcp", brokers[0], topic, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if end, err := conn.ReadLastOffset(); err != nil || end != 100 {
+		t.Errorf("the topic ends at offset %d (%v), want 100 (the test broker's topics have one partition)", end, err)
+	}
+}
