@@ -59,6 +59,7 @@ type consumer struct {
 
 	closing chan struct{}   // closed by close: generation ends stop waiting for acknowledgements
 	fail    func(err error) // reports an error that waiting cannot heal
+	missing bool            // the topic was found missing (run's goroutine only)
 }
 
 // chunk is up to chunkSize consecutive records of a partition, fetched in
@@ -99,6 +100,14 @@ func newConsumer(o Options, cp *Checkpointer, fail func(error)) (*consumer, erro
 		Dialer:      o.Security.dialer(),
 		Topics:      []string{o.Topic},
 		StartOffset: kafka.FirstOffset,
+		// Partitions added to the topic are taken up within seconds: the
+		// watcher ends the generation when the count changes, and the
+		// rebalance that follows assigns them. Without it they would wait
+		// for the next rebalance (a restart, a member joining or leaving).
+		// It also ends, at once, every generation while the topic does not
+		// exist: run paces those (see paceEmpty).
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 5 * time.Second,
 		// A member that died without leaving (SIGKILL, a lost host) holds
 		// its partitions until its session expires: keep that short.
 		SessionTimeout:   10 * time.Second,
@@ -149,6 +158,42 @@ func (c *consumer) run(ctx context.Context) {
 			<-gctx.Done()
 			c.revoke(gen, parts)
 		})
+		if len(parts) == 0 {
+			c.paceEmpty(ctx)
+		} else if c.missing {
+			c.missing = false
+			c.o.Logger.Info("the topic exists now", zap.String("topic", c.o.Topic))
+		}
+	}
+}
+
+// topicRecheck is how long run waits, while the topic does not exist,
+// before it takes the group's next generation.
+const topicRecheck = 5 * time.Second
+
+// paceEmpty follows a generation that gave this member no partition. In a
+// group with more members than partitions that is normal, and the
+// generation lasts. But while the topic does not exist, the partition
+// watcher ends each generation at once and kafka-go joins again without a
+// pause: then the next generation is taken only after topicRecheck (kafka-go
+// waits for it before it joins again), and the topic's absence is logged
+// once.
+func (c *consumer) paceEmpty(ctx context.Context) {
+	exists, err := topicExists(ctx, c.o.Brokers, c.o.Security, c.o.Topic)
+	if err == nil && exists {
+		return
+	}
+	if err == nil && !c.missing {
+		c.missing = true
+		c.o.Logger.Warn("the topic does not exist: nothing to consume until it is created; checking again every few seconds",
+			zap.String("topic", c.o.Topic), zap.Duration("every", topicRecheck))
+	}
+	t := time.NewTimer(topicRecheck)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-c.closing:
 	}
 }
 

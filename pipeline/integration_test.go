@@ -55,6 +55,8 @@ type env struct {
 	index   string
 }
 
+// newEnv returns the environment of a test: a topic of the given number of
+// partitions (none: the topic does not exist) and its dead-letter topic.
 func newEnv(t *testing.T, partitions int) *env {
 	return newEnvWith(t, partitions, testenv.Elasticsearch(t))
 }
@@ -69,8 +71,11 @@ func newEnvWith(t *testing.T, partitions int, esURL string) *env {
 	name := testenv.Name(t)
 	e := &env{t: t, brokers: brokers, esURL: esURL, es: es,
 		topic: name, dlq: name + ".dlq", group: name + "-group", index: name}
-	e.createTopics(kafka.TopicConfig{Topic: e.topic, NumPartitions: partitions, ReplicationFactor: 1},
-		kafka.TopicConfig{Topic: e.dlq, NumPartitions: 1, ReplicationFactor: 1})
+	topics := []kafka.TopicConfig{{Topic: e.dlq, NumPartitions: 1, ReplicationFactor: 1}}
+	if partitions > 0 {
+		topics = append(topics, kafka.TopicConfig{Topic: e.topic, NumPartitions: partitions, ReplicationFactor: 1})
+	}
+	e.createTopics(topics...)
 	return e
 }
 
@@ -93,21 +98,47 @@ func (e *env) createTopics(topics ...kafka.TopicConfig) {
 	if err := cc.CreateTopics(topics...); err != nil {
 		e.t.Fatalf("create topics: %v", err)
 	}
-	// Wait until every partition has a leader: producing to a topic created
-	// a moment ago can fail with Unknown Topic Or Partition.
+	// Producing to a topic created a moment ago can fail with Unknown Topic
+	// Or Partition.
 	for _, tc := range topics {
-		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			parts, err := conn.ReadPartitions(tc.Topic)
-			ready := err == nil && len(parts) == tc.NumPartitions
-			for _, p := range parts {
-				ready = ready && p.Leader.ID >= 0 && p.Leader.Host != ""
-			}
-			if ready {
-				break
-			}
-			if time.Now().After(deadline) {
-				e.t.Fatalf("topic %s has no leader for every partition after 30s: %v %v", tc.Topic, parts, err)
-			}
+		e.waitLeaders(tc.Topic, tc.NumPartitions)
+	}
+}
+
+// addPartitions grows the topic to n partitions.
+func (e *env) addPartitions(n int) {
+	e.t.Helper()
+	c := &kafka.Client{Addr: kafka.TCP(e.brokers...)}
+	res, err := c.CreatePartitions(context.Background(), &kafka.CreatePartitionsRequest{
+		Topics: []kafka.TopicPartitionsConfig{{Name: e.topic, Count: int32(n)}}})
+	if err == nil {
+		err = res.Errors[e.topic]
+	}
+	if err != nil {
+		e.t.Fatalf("create partitions: %v", err)
+	}
+	e.waitLeaders(e.topic, n)
+}
+
+// waitLeaders waits until topic has n partitions, each with a leader.
+func (e *env) waitLeaders(topic string, n int) {
+	e.t.Helper()
+	conn, err := kafka.Dial("tcp", e.brokers[0])
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer conn.Close()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		parts, err := conn.ReadPartitions(topic)
+		ready := err == nil && len(parts) == n
+		for _, p := range parts {
+			ready = ready && p.Leader.ID >= 0 && p.Leader.Host != ""
+		}
+		if ready {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("topic %s has no leader for each of %d partitions after 30s: %v %v", topic, n, parts, err)
 		}
 	}
 }
@@ -143,8 +174,9 @@ func generate(t *testing.T, n int, unusable float64) []record {
 	return out
 }
 
-// produce writes recs to the topic, keyed by their key, and fills in their
-// partitions and offsets (read back from the topic).
+// produce writes recs to the topic, keyed by their key (unique in the
+// topic), and fills in their partitions and offsets (read back from the
+// topic).
 func (e *env) produce(recs []record) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -165,13 +197,15 @@ func (e *env) produce(recs []record) {
 	if err := w.Close(); err != nil {
 		e.t.Fatal(err)
 	}
-	got := e.readAll(e.topic)
-	if len(got) != len(recs) {
-		e.t.Fatalf("read back %d records, produced %d", len(got), len(recs))
+	found := 0
+	for _, m := range e.readAll(e.topic) {
+		if r := byKey[string(m.Key)]; r != nil {
+			r.partition, r.offset = m.Partition, m.Offset
+			found++
+		}
 	}
-	for _, m := range got {
-		r := byKey[string(m.Key)]
-		r.partition, r.offset = m.Partition, m.Offset
+	if found != len(recs) {
+		e.t.Fatalf("read back %d of the %d records produced", found, len(recs))
 	}
 }
 
@@ -771,6 +805,70 @@ func TestIngestCommitsWhenPartitionsMove(t *testing.T) {
 		if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
 			t.Fatalf("exit code %d after SIGTERM, want 0", code)
 		}
+	}
+	e.checkExactlyOnce(recs)
+}
+
+// TestIngestTakesUpAddedPartitions grows the topic while the ingester
+// runs: the records of the new partitions are indexed without a restart,
+// and nothing is lost or duplicated.
+func TestIngestTakesUpAddedPartitions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 2)
+	e.runSetup()
+	recs := generate(t, 4000, 0)
+	e.produce(recs[:2000])
+	p := e.startIngest()
+	e.waitCommitted(time.Minute)
+	e.addPartitions(4)
+	e.produce(recs[2000:])
+	added := 0
+	for _, r := range recs[2000:] {
+		if r.partition >= 2 {
+			added++
+		}
+	}
+	if added == 0 {
+		t.Fatal("no record went to the added partitions: the test proves nothing")
+	}
+	e.waitCommitted(time.Minute)
+	if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	e.checkExactlyOnce(recs)
+}
+
+// TestIngestWaitsForMissingTopic starts the ingester on a topic that does
+// not exist yet (the test broker creates no topic by itself, as production
+// brokers usually don't): it says so, does not join the group again and
+// again meanwhile, and consumes the topic once it is created.
+func TestIngestWaitsForMissingTopic(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 0)
+	e.runSetup()
+	p := e.startIngest()
+	// The first join of a group on a new broker waits for the offsets
+	// topic to be created: allow for it.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(p.out.String(), "the topic does not exist"); {
+		if time.Now().After(deadline) {
+			t.Fatal("after 30 s the ingester has not said that the topic does not exist")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	before := strings.Count(p.out.String(), `"partitions assigned"`)
+	time.Sleep(3 * time.Second)
+	if n := strings.Count(p.out.String(), `"partitions assigned"`) - before; n > 1 {
+		t.Errorf("the ingester took %d generations of the group in 3 s while the topic was missing: it joins again without a pause", n)
+	}
+	e.createTopics(kafka.TopicConfig{Topic: e.topic, NumPartitions: 2, ReplicationFactor: 1})
+	recs := generate(t, 1000, 0)
+	e.produce(recs)
+	e.waitCommitted(time.Minute)
+	if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	if !strings.Contains(p.out.String(), "the topic exists now") {
+		t.Errorf("the ingester did not say that the topic exists now")
 	}
 	e.checkExactlyOnce(recs)
 }
