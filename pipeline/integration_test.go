@@ -721,6 +721,15 @@ func (p *proc) stop(t *testing.T, sig syscall.Signal, timeout time.Duration) (in
 	return p.cmd.ProcessState.ExitCode(), time.Since(t0)
 }
 
+// stopCleanly sends SIGTERM and fails the test unless the ingester exits 0
+// within 30 s.
+func (p *proc) stopCleanly(t *testing.T) {
+	t.Helper()
+	if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+}
+
 func tail(s string, n int) string {
 	if len(s) > n {
 		return "..." + s[len(s)-n:]
@@ -768,9 +777,7 @@ func TestIngestSIGKILLRestart(t *testing.T) {
 	}
 	p = e.startIngest()
 	e.waitCommitted(2 * time.Minute)
-	if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
+	p.stopCleanly(t)
 	e.checkExactlyOnce(recs)
 }
 
@@ -802,9 +809,7 @@ func TestIngestCommitsWhenPartitionsMove(t *testing.T) {
 		t.Errorf("the first member's log does not say it gave partitions up")
 	}
 	for _, p := range []*proc{b, a} {
-		if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
-			t.Fatalf("exit code %d after SIGTERM, want 0", code)
-		}
+		p.stopCleanly(t)
 	}
 	e.checkExactlyOnce(recs)
 }
@@ -832,9 +837,7 @@ func TestIngestTakesUpAddedPartitions(t *testing.T) {
 		t.Fatal("no record went to the added partitions: the test proves nothing")
 	}
 	e.waitCommitted(time.Minute)
-	if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
+	p.stopCleanly(t)
 	e.checkExactlyOnce(recs)
 }
 
@@ -864,9 +867,7 @@ func TestIngestWaitsForMissingTopic(t *testing.T) {
 	recs := generate(t, 1000, 0)
 	e.produce(recs)
 	e.waitCommitted(time.Minute)
-	if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
+	p.stopCleanly(t)
 	if !strings.Contains(p.out.String(), "the topic exists now") {
 		t.Errorf("the ingester did not say that the topic exists now")
 	}

@@ -21,7 +21,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -251,9 +250,7 @@ func TestElasticsearchSecurity(t *testing.T) {
 			e.produce(recs)
 			p := e.startIngest(settings...)
 			e.waitCommitted(time.Minute)
-			if code, _ := p.stop(t, syscall.SIGTERM, 30*time.Second); code != 0 {
-				t.Fatalf("exit code %d after SIGTERM, want 0", code)
-			}
+			p.stopCleanly(t)
 			e.checkExactlyOnce(recs)
 			if proxy.refused.Load() != 0 || tc.count(proxy) == 0 || tc.count(proxy) != proxy.ok.Load() {
 				t.Errorf("proxy: %d refused, %d forwarded, %d with the expected credentials; want every request authenticated",
