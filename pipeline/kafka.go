@@ -59,6 +59,11 @@ func (s KafkaSecurity) transport() *kafka.Transport {
 	return &kafka.Transport{DialTimeout: 10 * time.Second, TLS: s.TLS, SASL: s.SASL}
 }
 
+// client returns a client for administrative requests to brokers.
+func (s KafkaSecurity) client(brokers []string) *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Transport: s.transport(), Timeout: 10 * time.Second}
+}
+
 // kafkaLogger adapts zap to kafka-go's error logger; kafka-go's messages
 // hold broker and partition names, never record contents.
 func kafkaLogger(log *zap.Logger) kafka.Logger {
@@ -73,8 +78,7 @@ func kafkaLogger(log *zap.Logger) kafka.Logger {
 // write would fail until someone created the topic. Kafka Connect creates
 // its dead-letter topic the same way.
 func EnsureTopic(ctx context.Context, brokers []string, sec KafkaSecurity, topic string) (bool, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: sec.transport(), Timeout: 10 * time.Second}
-	res, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
+	res, err := sec.client(brokers).CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{
 		{Topic: topic, NumPartitions: -1, ReplicationFactor: -1},
 	}})
 	if err != nil {
@@ -92,8 +96,7 @@ func EnsureTopic(ctx context.Context, brokers []string, sec KafkaSecurity, topic
 
 // topicExists asks the brokers whether topic exists, without creating it.
 func topicExists(ctx context.Context, brokers []string, sec KafkaSecurity, topic string) (bool, error) {
-	c := &kafka.Client{Addr: kafka.TCP(brokers...), Transport: sec.transport(), Timeout: 10 * time.Second}
-	res, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	res, err := sec.client(brokers).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return false, err
 	}

@@ -58,14 +58,13 @@ func generateCmd(args []string, stdout, stderr io.Writer) int {
 	dest := cfg.Out
 	switch {
 	case cfg.kafka:
-		w, err := newKafkaWriter(cfg)
+		sec, err := cfg.Security.kafkaSecurity()
 		if err != nil {
 			fmt.Fprintf(stderr, "ingest generate: %v\n", err)
 			return failureExitCode
 		}
 		// Brokers usually have automatic topic creation off: the topic is
 		// created here, with the brokers' defaults, when it is missing.
-		sec, _ := cfg.Security.kafkaSecurity() // newKafkaWriter checked it
 		tctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		created, err := pipeline.EnsureTopic(tctx, splitList(cfg.Brokers), sec, cfg.Topic)
 		cancel()
@@ -75,7 +74,7 @@ func generateCmd(args []string, stdout, stderr io.Writer) int {
 		case created:
 			fmt.Fprintf(stderr, "ingest generate: created topic %s with the brokers' default partitions and replication\n", cfg.Topic)
 		}
-		sink = newKafkaSink(w, cfg.Batch)
+		sink = newKafkaSink(newKafkaWriter(cfg, sec), cfg.Batch)
 		dest = "kafka topic " + cfg.Topic
 	case cfg.Out == "-":
 		sink = &fileSink{w: bufio.NewWriterSize(stdout, 64<<10)}
@@ -314,11 +313,7 @@ type messageWriter interface {
 // newKafkaWriter returns a synchronous writer that waits for all in-sync
 // replicas, so that a record counted as written is in the topic. Messages
 // are keyed by request id: the attempts of one request stay in order.
-func newKafkaWriter(cfg generateConfig) (*kafka.Writer, error) {
-	sec, err := cfg.Security.kafkaSecurity()
-	if err != nil {
-		return nil, err
-	}
+func newKafkaWriter(cfg generateConfig, sec pipeline.KafkaSecurity) *kafka.Writer {
 	return &kafka.Writer{
 		Addr:                   kafka.TCP(splitList(cfg.Brokers)...),
 		Topic:                  cfg.Topic,
@@ -329,7 +324,7 @@ func newKafkaWriter(cfg generateConfig) (*kafka.Writer, error) {
 		BatchTimeout:           50 * time.Millisecond,
 		AllowAutoTopicCreation: true,
 		Transport:              &kafka.Transport{DialTimeout: 10 * time.Second, TLS: sec.TLS, SASL: sec.SASL},
-	}, nil
+	}
 }
 
 // kafkaSink collects records into batches of Kafka messages. Keys and

@@ -17,6 +17,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/sdtriage/sdtriage/internal/testenv"
+	"github.com/sdtriage/sdtriage/pipeline"
 )
 
 func TestGenerateFlags(t *testing.T) {
@@ -59,10 +60,11 @@ func TestGenerateFlags(t *testing.T) {
 				if !cfg.kafka || !sec.KafkaTLS || sec.SASLMechanism != "SCRAM-SHA-512" || sec.KafkaUsername != "u" || sec.KafkaPassword != "p" {
 					t.Errorf("kafka security: %+v", sec)
 				}
-				w, err := newKafkaWriter(cfg)
+				ks, err := sec.kafkaSecurity()
 				if err != nil {
 					t.Fatal(err)
 				}
+				w := newKafkaWriter(cfg, ks)
 				if tr, ok := w.Transport.(*kafka.Transport); !ok || tr.TLS == nil || tr.SASL == nil || tr.SASL.Name() != "SCRAM-SHA-512" {
 					t.Errorf("writer transport %+v: want TLS and SCRAM-SHA-512", w.Transport)
 				}
@@ -329,10 +331,7 @@ func TestGenerateRate(t *testing.T) {
 func TestNewKafkaWriter(t *testing.T) {
 	cfg := testGenerateConfig(1)
 	cfg.Brokers, cfg.Topic, cfg.Batch = " k1:9092, k2:9092,", "api-calls", 500
-	w, err := newKafkaWriter(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := newKafkaWriter(cfg, pipeline.KafkaSecurity{})
 	if got := w.Addr.String(); got != "k1:9092,k2:9092" {
 		t.Errorf("brokers %q", got)
 	}
@@ -361,14 +360,24 @@ func TestGenerateToKafkaSASL(t *testing.T) {
 	if code != successExitCode {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	conn, err := kafka.DialLeader(context.Background(), "tcp", brokers[0], topic, 0)
+	if end := topicEnd(t, brokers[0], topic); end != 200 {
+		t.Errorf("the topic ends at offset %d, want 200", end)
+	}
+}
+
+// topicEnd returns the end offset of partition 0 of topic.
+func topicEnd(t *testing.T, broker, topic string) int64 {
+	t.Helper()
+	conn, err := kafka.DialLeader(context.Background(), "tcp", broker, topic, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if end, err := conn.ReadLastOffset(); err != nil || end != 200 {
-		t.Errorf("the topic ends at offset %d (%v), want 200", end, err)
+	end, err := conn.ReadLastOffset()
+	if err != nil {
+		t.Fatal(err)
 	}
+	return end
 }
 
 // TestGenerateCreatesTopic writes to a topic that does not exist on a broker
@@ -383,12 +392,7 @@ func TestGenerateCreatesTopic(t *testing.T) {
 	if !strings.Contains(stderr, "created topic "+topic) {
 		t.Errorf("stderr does not say the topic was created:\n%s", stderr)
 	}
-	conn, err := kafka.DialLeader(context.Background(), "tcp", brokers[0], topic, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if end, err := conn.ReadLastOffset(); err != nil || end != 100 {
-		t.Errorf("the topic ends at offset %d (%v), want 100 (the test broker's topics have one partition)", end, err)
+	if end := topicEnd(t, brokers[0], topic); end != 100 {
+		t.Errorf("the topic ends at offset %d, want 100 (the test broker's topics have one partition)", end)
 	}
 }
