@@ -893,12 +893,25 @@ func TestIngestSIGTERM(t *testing.T) {
 	if code, body := httpGet(t, p.metrics+"/readyz"); code != 200 {
 		t.Errorf("/readyz: %d %s", code, body)
 	}
-	_, metrics := httpGet(t, p.metrics+"/metrics")
-	for _, name := range []string{"sdtriage_records_consumed_total", "sdtriage_records_indexed_total",
+	// A partition's lag is known from its first fetched chunk on, which may
+	// come after other partitions' first 2,000 records: wait for it.
+	want := []string{"sdtriage_records_consumed_total", "sdtriage_records_indexed_total",
 		`sdtriage_records_classified_total{category="",outcome="success",reason=""}`, "sdtriage_records_in_flight",
-		`sdtriage_consumer_lag{partition="0"}`, "sdtriage_bulk_request_duration_seconds_bucket"} {
-		if !strings.Contains(metrics, name) {
-			t.Errorf("/metrics has no %s", name)
+		`sdtriage_consumer_lag{partition="0"}`, "sdtriage_bulk_request_duration_seconds_bucket"}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, metrics := httpGet(t, p.metrics+"/metrics")
+		var missing []string
+		for _, name := range want {
+			if !strings.Contains(metrics, name) {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("/metrics has no %s", strings.Join(missing, ", "))
+			break
 		}
 	}
 
